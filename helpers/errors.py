@@ -1,0 +1,59 @@
+"""The kit's errors: one type per thing a learner can get wrong, each with a hint.
+
+Every error prints as one short message: what happened, what came back, what to do. Lessons show
+only that message (see ``helpers.show_errors_plainly``), the command line prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+
+class KitError(Exception):
+    """Report one thing that went wrong, with what to do about it."""
+
+    def __init__(self, what: str, hint: str, detail: str = "") -> None:
+        self.what = what
+        self.hint = hint
+        self.detail = detail.rstrip()
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{self.what}\n  What to do: {self.hint}"
+        if self.detail:
+            text += "\n" + "\n".join("  | " + line for line in self.detail.splitlines())
+        return text
+
+
+class EngineUnavailable(KitError):
+    """No Docker engine answered."""
+
+
+class UnknownVariant(KitError):
+    """A variant name that the catalog does not hold."""
+
+
+class DockerfileMissing(KitError):
+    """A Dockerfile that is not where the catalog or the caller says."""
+
+
+class BaseImageMissing(KitError):
+    """A base image that is neither present nor can be made or pulled."""
+
+
+class BuildFailed(KitError):
+    """The engine could not build the image (the log's tail says why)."""
+
+
+class PortInUse(KitError):
+    """The host port asked for is taken by another program."""
+
+
+class ContainerFailed(KitError):
+    """A container exited, or did not answer, when it should have."""
+
+
+class ProvisionFailed(KitError):
+    """A local base image could not be made."""
+
+
+class RecordingMissing(KitError):
+    """No recorded result where the lesson needs one."""

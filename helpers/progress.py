@@ -1,0 +1,72 @@
+"""Showing a build's progress: the classic builder's ``Step N/M`` lines, as text or as a progress bar."""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Protocol
+
+STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+
+
+class Progress(Protocol):
+    """Receive a build's events as they stream from the engine."""
+
+    def step(self, n: int, total: int, instruction: str) -> None: ...
+
+    def line(self, text: str) -> None: ...
+
+    def close(self, ok: bool, summary: str) -> None: ...
+
+
+class QuietProgress:
+    """Show nothing (tests, benchmarks)."""
+
+    def step(self, n: int, total: int, instruction: str) -> None:
+        pass
+
+    def line(self, text: str) -> None:
+        pass
+
+    def close(self, ok: bool, summary: str) -> None:
+        pass
+
+
+class TextProgress:
+    """Print each step as one line; with ``verbose``, every line the build prints too."""
+
+    def __init__(self, title: str = "", verbose: bool = False, stream=None) -> None:
+        self.title = title
+        self.verbose = verbose
+        self.stream = stream or sys.stdout
+        if title:
+            print(title, file=self.stream, flush=True)
+
+    def step(self, n: int, total: int, instruction: str) -> None:
+        print(f"  [{n}/{total}] {instruction[:100]}", file=self.stream, flush=True)
+
+    def line(self, text: str) -> None:
+        if self.verbose:
+            print(f"      {text}", file=self.stream, flush=True)
+
+    def close(self, ok: bool, summary: str) -> None:
+        print(("  done: " if ok else "  failed: ") + summary, file=self.stream, flush=True)
+
+
+def in_notebook() -> bool:
+    """Say whether this code runs inside a Jupyter kernel (where widgets can show)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+def default_progress(title: str) -> Progress:
+    """Return a progress bar in a notebook, step lines in a terminal."""
+    if in_notebook():
+        from .widgets import BarProgress
+
+        return BarProgress(title)
+    return TextProgress(title)

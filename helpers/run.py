@@ -1,0 +1,167 @@
+"""Running a built image: a container on a free host port, probed over HTTP, always cleaned up.
+
+    with run("cms-daq-workshop-multistage:latest") as app:
+        print(app.greeting())          # Hello CMS DAQ Group!
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from types import TracebackType
+
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from . import engine
+from .catalog import CONTAINER_LABEL, LABEL
+from .errors import BaseImageMissing, ContainerFailed, PortInUse
+from .results import BuildResult
+
+APP_PORT = "8080/tcp"
+
+
+def port_is_free(port: int) -> bool:
+    """Say whether nothing on this machine listens on this TCP port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+            return True
+        except OSError:
+            return False
+
+
+class RunningApp:
+    """Start a container of an image on a host port, probe it, and stop and remove it on exit."""
+
+    def __init__(self, image: str | BuildResult, host_port: int | None = None, ready_timeout: float = 20.0) -> None:
+        self.image = image.tag if isinstance(image, BuildResult) else image
+        self.host_port = host_port
+        self.ready_timeout = ready_timeout
+        self.container = None
+        self.name = f"cms-daq-kit-{uuid.uuid4().hex[:8]}"
+        self.stop_seconds: float | None = None
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def start(self) -> "RunningApp":
+        """Create and start the container, then wait until the app answers on /healthz."""
+        client = engine.client()
+        if self.host_port is not None and not port_is_free(self.host_port):
+            raise PortInUse(
+                f"Port {self.host_port} on this machine is already in use, so the container cannot publish 8080 there.",
+                "pick another port (e.g. host_port=None lets Docker choose a free one), or stop the program "
+                f"using it (`ss -ltnp | grep :{self.host_port}` shows which).",
+            )
+        try:
+            self.container = client.containers.create(
+                self.image,
+                name=self.name,
+                detach=True,
+                ports={APP_PORT: self.host_port},
+                labels={LABEL: "true", CONTAINER_LABEL: "true"},
+            )
+        except ImageNotFound:
+            raise BaseImageMissing(
+                f"There is no image {self.image} on this engine.",
+                "build it first (helpers.build(...)), or check the name with `docker image ls`.",
+            ) from None
+        try:
+            self.container.start()
+        except APIError as exc:
+            self.remove()
+            text = str(exc.explanation or exc)
+            if "port is already allocated" in text or "address already in use" in text:
+                raise PortInUse(
+                    f"Port {self.host_port} is already taken, so the container could not start.",
+                    "pick another port, or let Docker choose one (host_port=None).",
+                    detail=text,
+                ) from None
+            raise ContainerFailed(f"The container of {self.image} did not start.", "read the engine's answer below.", text) from None
+        try:
+            self.container.reload()
+            self.host_port = int(self.container.ports[APP_PORT][0]["HostPort"])
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        last = ""
+        while time.monotonic() < deadline:
+            self.container.reload()
+            if self.container.status in ("exited", "dead"):
+                logs = self.container.logs(tail=15).decode(errors="replace")
+                raise ContainerFailed(
+                    f"The container of {self.image} exited (code {self.container.attrs['State']['ExitCode']}) before it answered.",
+                    "read its last log lines below; a binary built for another OS or with cgo will not start in scratch.",
+                    detail=logs,
+                )
+            try:
+                self.get("/healthz", timeout=1)
+                return
+            except (urllib.error.URLError, ConnectionError, OSError) as exc:
+                last = str(exc)
+                time.sleep(0.2)
+        raise ContainerFailed(
+            f"The container of {self.image} did not answer on port {self.host_port} within {self.ready_timeout:.0f} s.",
+            "check that the app listens on 8080 inside the container (EXPOSE does not make it listen).",
+            detail=last,
+        )
+
+    def stop(self) -> None:
+        """Stop the container (timing how long it takes) and remove it."""
+        if self.container is None:
+            return
+        started = time.monotonic()
+        try:
+            self.container.stop(timeout=10)
+            self.stop_seconds = time.monotonic() - started
+        except (APIError, NotFound):
+            pass
+        self.remove()
+
+    def remove(self) -> None:
+        """Remove the container, whatever state it is in."""
+        if self.container is None:
+            return
+        try:
+            self.container.remove(force=True)
+        except (APIError, NotFound):
+            pass
+        self.container = None
+
+    def __enter__(self) -> "RunningApp":
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    # -- talking to it -----------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.host_port}"
+
+    def get(self, path: str = "/", timeout: float = 5) -> str:
+        """Send GET to the app and return the body as text."""
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
+            return resp.read().decode()
+
+    def greeting(self) -> str:
+        """Return what the app answers on / (the workshop's greeting)."""
+        return self.get("/")
+
+    def process_uids(self) -> list[str]:
+        """Return the user ids the container's processes run as (seen from the host)."""
+        top = self.container.top(ps_args="-o uid,pid,comm")
+        idx = top["Titles"].index("UID")
+        return [row[idx] for row in top["Processes"]]
+
+
+def run(image: str | BuildResult, host_port: int | None = None) -> RunningApp:
+    """Run an image on a free host port (or ``host_port``); use it in a ``with`` block."""
+    return RunningApp(image, host_port=host_port)
