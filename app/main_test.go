@@ -15,7 +15,7 @@ func TestRoutes(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{"greeting", http.MethodGet, "/", http.StatusOK, Greeting},
+		{"greeting", http.MethodGet, "/", http.StatusOK, "Hello CMS DAQ Group!"}, // the workshop's words, pinned
 		{"health", http.MethodGet, "/healthz", http.StatusOK, "ok"},
 		{"unknown path", http.MethodGet, "/nope", http.StatusNotFound, "404 page not found\n"},
 		{"wrong method", http.MethodPost, "/", http.StatusMethodNotAllowed, "method not allowed\n"},

@@ -262,9 +262,9 @@ def kit_images() -> list[str]:
 
 # --- bundles: one archive of every base image, for a room behind one slow connection -----------
 
-def bundle_save(path: str | Path, say: Say = print) -> list[str]:
-    """Write every catalog base present on this engine into one archive (as `docker save` does)."""
-    refs = sorted({s.image for s in status() if s.image and s.state in ("official", "local")})
+def bundle_save(path: str | Path, refs: list[str] | None = None, say: Say = print) -> list[str]:
+    """Write every catalog base on this engine (or just ``refs``) into one archive, as `docker save` does."""
+    refs = refs or sorted({s.image for s in status() if s.image and s.state in ("official", "local")})
     if not refs:
         raise BaseImageMissing("There are no base images on this engine to bundle.", "run `python -m helpers images` first.")
     api = engine.client().api

@@ -17,7 +17,7 @@ from docker.errors import APIError, ImageNotFound
 from . import bases as _bases
 from . import engine
 from .catalog import APP_DIR, LABEL, ROLE_LABEL, TAG_PREFIX, VARIANTS, Variant, variant
-from .errors import BaseImageMissing, BuildFailed, DockerfileMissing
+from .errors import BaseImageMissing, BuildFailed, DockerfileMissing, KitError
 from .progress import STEP, Progress, default_progress
 from .results import BaseUsed, BuildResult, Layer
 
@@ -103,9 +103,11 @@ def stream_build(
         message = exc.explanation or str(exc)
         log.append(str(message))
         progress.close(False, str(message)[:200])
+        _remove_leftover(last_id)
         raise _build_error(tag, dockerfile, str(message), log) from None
-    except BuildFailed as exc:
+    except KitError as exc:
         progress.close(False, exc.what)
+        _remove_leftover(last_id)
         raise
     seconds = time.monotonic() - started
     if not image_id:  # older engines only print "Successfully built <id>"
@@ -126,10 +128,13 @@ def _build_error(tag: str, dockerfile: Path, message: str, log: list[str]) -> Ex
             "`docker image ls` lists what this engine has.",
             detail=message,
         )
-    go_lines = [x for x in log if _GO_ERROR.search(x)]
+    go_lines = [x for x in log if _GO_ERROR.search(x) or x.lstrip().startswith("--- FAIL")]
     tail = go_lines[-12:] if go_lines else log[-12:]
     what = f"Building {tag} from {Path(dockerfile).name} failed."
-    if go_lines:
+    if any(x.lstrip().startswith("--- FAIL") for x in log):
+        what += " The Go tests failed:"
+        hint = "read the failing test's file:line below, fix the code (or the test), then build again."
+    elif go_lines:
         what += " The Go compiler rejected the code:"
         hint = "fix the Go code at the file:line shown, then build again."
     else:
@@ -138,6 +143,21 @@ def _build_error(tag: str, dockerfile: Path, message: str, log: list[str]) -> Ex
     if message not in detail:
         detail += "\n" + message
     return BuildFailed(what, hint, detail=detail)
+
+
+def _remove_leftover(image_id: str) -> None:
+    """Remove what a failed build left: its last untagged step image and the untagged steps before it.
+
+    Tagged images (a base, a stage another build tagged) and images other images stand on are kept.
+    """
+    if not image_id:
+        return
+    try:
+        image = engine.client().images.get(image_id)
+        if not image.tags:
+            engine.client().images.remove(image.id, force=False, noprune=False)
+    except (APIError, ImageNotFound):
+        pass  # shared with another image: it is someone's cache, not a leftover
 
 
 def _remove_if_unused(old_id: str | None) -> None:
@@ -179,12 +199,14 @@ def build(
     tag: str | None = None,
     target: str | None = None,
     nocache: bool = False,
+    context: Path = APP_DIR,
     progress: Progress | None = None,
 ) -> BuildResult:
     """Build a catalog variant (or a custom one) and return what came out.
 
     ``bases`` overrides ARG -> image (a catalog base key or any image reference); ``dockerfile`` and
-    ``tag`` let a lesson build its own Dockerfile under the kit's labels.
+    ``tag`` let a lesson build its own Dockerfile under the kit's labels; ``context`` is the folder
+    sent to the engine (the app, by default).
     """
     if dockerfile is None:
         v = variant(name)
@@ -205,7 +227,7 @@ def build(
     old_ids = {t: _image_id(t) for t in [tag] + [f"{repo}:stage-{i}" for i in range(1, 6)]}
     raw = stream_build(
         path,
-        APP_DIR,
+        Path(context),
         tag,
         buildargs={b.arg: b.used for b in used},
         labels={LABEL: "true", ROLE_LABEL: "variant", "org.cms-daq-kit.variant": name},

@@ -22,8 +22,9 @@ _START_HINT = (
 def _connect() -> docker.DockerClient:
     """Open a client and make one call, so a dead engine fails here and not mid-lesson."""
     try:
-        client = docker.from_env(timeout=int(os.environ.get("KIT_DOCKER_TIMEOUT", "600")))
-        client.ping()
+        # A short timeout to find out whether anyone answers, then a long one for builds.
+        docker.from_env(timeout=5).ping()
+        client = docker.from_env(timeout=int(os.environ.get("KIT_DOCKER_TIMEOUT", "900")))
         return client
     except DockerException as exc:
         where = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"

@@ -39,17 +39,25 @@ class TextProgress:
         self.title = title
         self.verbose = verbose
         self.stream = stream or sys.stdout
-        if title:
-            print(title, file=self.stream, flush=True)
+        self._titled = False
+
+    def _title(self) -> None:
+        # Printed on the first event, so a build refused before it starts prints only its error.
+        if self.title and not self._titled:
+            print(self.title, file=self.stream, flush=True)
+        self._titled = True
 
     def step(self, n: int, total: int, instruction: str) -> None:
+        self._title()
         print(f"  [{n}/{total}] {instruction[:100]}", file=self.stream, flush=True)
 
     def line(self, text: str) -> None:
         if self.verbose:
+            self._title()
             print(f"      {text}", file=self.stream, flush=True)
 
     def close(self, ok: bool, summary: str) -> None:
+        self._title()
         print(("  done: " if ok else "  failed: ") + summary, file=self.stream, flush=True)
 
 

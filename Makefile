@@ -1,0 +1,46 @@
+# The kit's commands. A newcomer needs two: `make lessons` and `make test` (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+# Quiet pip, minus this machine's notes about missing local package mirrors.
+PIP_QUIET := 2>&1 | { grep -v "Location 'file:" || true; }
+
+.PHONY: setup engine venv images lessons test bench clean
+
+## Set everything up: a Docker engine, the Python environment, the base images.
+setup: engine venv images
+
+engine:
+	bash scripts/engine-up.sh
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip $(PIP_QUIET)
+	$(PY) -m pip install -q -r requirements.txt $(PIP_QUIET)
+	$(PY) -m pip install -q --no-deps -e . $(PIP_QUIET)
+	$(PY) -c "import docker, jupyterlab, ipywidgets, pandas, plotly, nbval"
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp scripts/jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	touch $@
+
+images: venv
+	$(PY) -m helpers images
+
+## Set up, then open the lessons in JupyterLab.
+lessons: setup
+	$(VENV)/bin/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+## Set up, then run the whole test suite (unit, integration against the real engine, notebooks).
+test: setup
+	KIT_REQUIRE_ENGINE=1 $(PY) -m pytest
+
+## Build times, rebuild times, sizes and layers per variant, as a table.
+bench: setup
+	$(PY) -m helpers benchmark
+
+## Remove the kit's containers and images (keeps the base images).
+clean:
+	$(PY) -m helpers clean

@@ -1,0 +1,114 @@
+"""The kit's command line: ``python -m helpers COMMAND``.
+
+    doctor              check the engine, architecture, disk and base images; say what to do next
+    images              make every base image available (pull, or make local equivalents)
+    build VARIANT       build one variant (or "all") and print its size
+    run VARIANT         build if needed, run it, print the greeting, stop it
+    sizes               build every variant (cached builds are quick) and print the sizes table
+    clean [--bases]     remove the kit's containers and images (--bases: the local bases too)
+    bundle save FILE    write every base image into one archive, to hand around a workshop room
+    bundle load FILE    load such an archive
+    benchmark           cold build, rebuild after editing main.go, size and layers per variant
+    record              build and run every variant, write helpers/data/recording.json (for Binder)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import bases, benchmark, cleanup, doctor, recording
+from .build import build
+from .catalog import MB, VARIANTS
+from .errors import KitError
+from .progress import TextProgress
+from .results import sizes_table
+from .run import run
+
+
+def _names(arg: str) -> list[str]:
+    return list(VARIANTS) if arg == "all" else [arg]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command of the kit's command line; return the exit code."""
+    p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sub.add_parser("doctor")
+    im = sub.add_parser("images")
+    im.add_argument("--offline", action="store_true", help="do not try to pull; make local equivalents")
+    b = sub.add_parser("build")
+    b.add_argument("variant", help=f"one of: {', '.join(VARIANTS)}, or all")
+    b.add_argument("--target", help="build only up to this stage (e.g. test)")
+    b.add_argument("--no-cache", action="store_true")
+    b.add_argument("-v", "--verbose", action="store_true", help="print every line of the build")
+    r = sub.add_parser("run")
+    r.add_argument("variant")
+    r.add_argument("--port", type=int, default=None, help="host port (default: a free one)")
+    sub.add_parser("sizes")
+    c = sub.add_parser("clean")
+    c.add_argument("--bases", action="store_true", help="also remove the local base images (kit-local/*)")
+    bu = sub.add_parser("bundle")
+    bu.add_argument("action", choices=["save", "load"])
+    bu.add_argument("file")
+    be = sub.add_parser("benchmark")
+    be.add_argument("variants", nargs="*", help="default: all")
+    be.add_argument("--no-cli", action="store_true", help="skip the `docker build` comparison")
+    sub.add_parser("record")
+    args = p.parse_args(argv)
+
+    try:
+        if args.cmd == "doctor":
+            ready, text = doctor.report()
+            print(text)
+            return 0 if ready else 1
+        if args.cmd == "images":
+            statuses = bases.ensure_all(offline=args.offline or None)
+            for st in statuses:
+                print(f"  {st.key:<14} {st.state:<9} {st.image or '-'}")
+            return 0 if all(st.state != "missing" for st in statuses) else 1
+        if args.cmd == "build":
+            for name in _names(args.variant):
+                res = build(name, target=args.target, nocache=args.no_cache,
+                            progress=TextProgress(f"Building {name}", verbose=args.verbose))
+                print(f"{res.tag}: {res.size_bytes / MB:.2f}MB, {len(res.layers)} layers, {res.seconds:.1f} s")
+                for bu_ in res.bases:
+                    print(f"  {bu_.arg} = {bu_.used}" + (f"  (local equivalent of {bu_.requested})" if bu_.local_equivalent else ""))
+            return 0
+        if args.cmd == "run":
+            res = build(args.variant, progress=TextProgress(f"Building {args.variant}"))
+            with run(res, host_port=args.port) as app:
+                print(f"{app.url}/ answered: {app.greeting()}")
+            print(f"stopped and removed (docker stop took {app.stop_seconds:.2f} s)")
+            return 0
+        if args.cmd == "sizes":
+            results = [build(n, progress=TextProgress(f"Building {n}")) for n in VARIANTS]
+            print(sizes_table(results).drop(columns=["bases"]).to_string(index=False))
+            return 0
+        if args.cmd == "clean":
+            print(cleanup.clean(bases=args.bases))
+            return 0
+        if args.cmd == "bundle":
+            if args.action == "save":
+                bases.bundle_save(args.file)
+            else:
+                bases.bundle_load(args.file)
+            return 0
+        if args.cmd == "record":
+            recording.record()
+            return 0
+        if args.cmd == "benchmark":
+            print(benchmark.report(args.variants or None, compare_cli=not args.no_cli))
+            return 0
+    except KitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: run `python -m helpers clean` if a container was left running", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""The benchmark: build times, rebuild times, sizes and layers per variant, printed as a table.
+
+Numbers, not pass/fail: speed goals live here, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+from docker.errors import APIError
+
+from . import bases, engine
+from .build import build
+from .catalog import APP_DIR, MB, VARIANTS, variant
+from .cleanup import remove_repo
+from .progress import QuietProgress
+
+
+def _touched_app(tmp: Path) -> Path:
+    """Copy the app and change main.go only (a comment), as a developer's edit would."""
+    ctx = tmp / "app"
+    shutil.copytree(APP_DIR, ctx)
+    with open(ctx / "main.go", "a") as f:
+        f.write(f"\n// benchmark edit {time.time_ns()}\n")
+    return ctx
+
+
+def _cli_build_seconds(name: str, tag: str) -> float | None:
+    """Time `docker build --no-cache` (classic builder) on the same Dockerfile and bases; None without the CLI."""
+    if shutil.which("docker") is None:
+        return None
+    v = variant(name)
+    args = []
+    for arg, key in v.bases.items():
+        args += ["--build-arg", f"{arg}={bases.resolve(arg, key).used}"]
+    client = engine.client()
+    dangling_before = {i.id for i in client.images.list(filters={"dangling": True})}
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["docker", "build", "--no-cache", "-q", "-f", str(v.path), "-t", tag, *args, str(APP_DIR)],
+        env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.monotonic() - started
+    subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
+    # The classic builder leaves each earlier stage as an untagged image: remove the ones this made.
+    for image in client.images.list(filters={"dangling": True}):
+        if image.id not in dangling_before:
+            try:
+                client.images.remove(image.id)
+            except APIError:
+                pass
+    return round(seconds, 1) if proc.returncode == 0 else None
+
+
+def run(names: list[str] | None = None, compare_cli: bool = True) -> pd.DataFrame:
+    """Build each variant cold, then after a one-line edit of main.go; return the numbers."""
+    rows = []
+    for name in names or list(VARIANTS):
+        cold = build(name, nocache=True, progress=QuietProgress())
+        with tempfile.TemporaryDirectory() as tmp:
+            rebuilt = build(name, context=_touched_app(Path(tmp)), progress=QuietProgress(),
+                            tag=f"cms-daq-workshop-bench-{name}:latest")
+        cli = _cli_build_seconds(name, f"cms-daq-workshop-bench-cli-{name}:latest") if compare_cli else None
+        rows.append({
+            "variant": name,
+            "cold_build_s": round(cold.seconds, 1),
+            "rebuild_after_main_go_s": round(rebuilt.seconds, 1),
+            "image_mb": round(cold.size_bytes / MB, 2),
+            "layers": len(cold.layers),
+            "docker_cli_cold_s": cli,
+        })
+        # The rebuilt copy is only a measurement: remove it, keep the real variant image.
+        remove_repo(rebuilt.tag.rsplit(":", 1)[0])
+    return pd.DataFrame(rows)
+
+
+def report(names: list[str] | None = None, compare_cli: bool = True) -> str:
+    """Run the benchmark and return it as a text table, with where and when it ran."""
+    info = engine.info()
+    df = run(names, compare_cli)
+    head = (f"benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Docker {info.version} "
+            f"on {info.arch}, {'local equivalent' if any(b.state == 'local' for b in bases.status()) else 'official'} bases")
+    return head + "\n" + df.to_string(index=False)
+

@@ -1,0 +1,90 @@
+"""Cleaning up: remove only what the kit made, never a learner's own images or containers.
+
+What counts as the kit's:
+- containers that carry the kit's container label (set only when the kit starts a container);
+- images tagged in the kit's namespaces (``cms-daq-workshop-*``, and with ``bases=True`` also
+  ``kit-local/*``) that carry the kit's label. An image a learner builds FROM a kit image inherits
+  the label but not the tag, so it is left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from docker.errors import APIError, NotFound
+
+from . import engine
+from .catalog import CONTAINER_LABEL, LABEL, LOCAL_NAMESPACE, TAG_PREFIX
+
+
+@dataclass
+class CleanReport:
+    """List what a clean-up removed, and what it could not."""
+
+    containers: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"removed {len(self.containers)} containers and {len(self.images)} image tags"]
+        lines += [f"  - {x}" for x in self.containers + self.images]
+        lines += [f"  kept (in use): {x}" for x in self.kept]
+        return "\n".join(lines)
+
+
+def kit_containers() -> list:
+    """Return every container (running or not) that the kit started."""
+    return engine.client().containers.list(all=True, filters={"label": f"{CONTAINER_LABEL}=true"})
+
+
+def _is_kit_tag(tag: str, bases: bool) -> bool:
+    return tag.startswith(TAG_PREFIX) or (bases and tag.startswith(LOCAL_NAMESPACE + "/"))
+
+
+def kit_image_tags(bases: bool = False) -> list[str]:
+    """Return the tags of the images the kit built (and, with ``bases``, the local base images)."""
+    tags = []
+    for image in engine.client().images.list(filters={"label": f"{LABEL}=true"}):
+        tags += [t for t in image.tags if _is_kit_tag(t, bases)]
+    # Stage images tagged by the kit carry no build label (only final images get it): find by name.
+    for image in engine.client().images.list():
+        tags += [t for t in image.tags if t.startswith(TAG_PREFIX) and ":stage-" in t]
+    return sorted(set(tags))
+
+
+def clean(bases: bool = False) -> CleanReport:
+    """Remove the kit's containers and built images; with ``bases``, the local base images too."""
+    report = CleanReport()
+    client = engine.client()
+    for c in kit_containers():
+        try:
+            c.remove(force=True)
+            report.containers.append(c.name)
+        except (APIError, NotFound):
+            report.kept.append(c.name)
+    # Newest first, so an image goes before the images it stands on.
+    for tag in sorted(kit_image_tags(bases), key=lambda t: t.startswith(LOCAL_NAMESPACE)):
+        try:
+            client.images.remove(tag)
+            report.images.append(tag)
+        except NotFound:
+            pass
+        except APIError:
+            report.kept.append(tag)
+    return report
+
+
+def remove_repo(repo: str) -> list[str]:
+    """Remove every tag of one of the kit's image repositories (e.g. a throw-away build and its stages)."""
+    if not repo.startswith(TAG_PREFIX):
+        raise ValueError(f"{repo} is not one of the kit's repositories")
+    removed = []
+    for image in engine.client().images.list(name=repo):
+        for tag in image.tags:
+            if tag.rsplit(":", 1)[0] == repo:
+                try:
+                    engine.client().images.remove(tag)
+                    removed.append(tag)
+                except (APIError, NotFound):
+                    pass
+    return removed

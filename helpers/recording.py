@@ -1,0 +1,107 @@
+"""Recordings: every variant's real build and run, saved with where, when and on what it was made.
+
+``python -m helpers record`` writes ``helpers/data/recording.json`` from a live engine. Where no
+engine answers (Binder), the lessons show this recording instead, labelled as recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from . import bases, engine
+from .build import build
+from .catalog import REPO, VARIANTS
+from .errors import RecordingMissing
+from .progress import QuietProgress
+from .results import BuildResult
+from .run import RunningApp
+
+RECORDING = Path(__file__).resolve().parent / "data" / "recording.json"
+
+
+def dockerfile_digest(name: str) -> str:
+    """Return the sha256 of a variant's Dockerfile, so a stale recording can be told apart."""
+    return hashlib.sha256(VARIANTS[name].path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Recording:
+    """Hold recorded build results and their provenance (when, where, on what)."""
+
+    provenance: dict[str, Any]
+    results: dict[str, BuildResult]
+    digests: dict[str, str]
+
+    @property
+    def summary(self) -> str:
+        p = self.provenance
+        return (f"recorded {p['recorded_at']} with Docker {p['engine_version']} on {p['arch']} "
+                f"({p['bases']} base images), kit commit {p['kit_commit'][:10]}")
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def record(path: Path = RECORDING, say: Callable[[str], None] = print) -> Recording:
+    """Build and run every variant on the live engine and write the results as a recording."""
+    info = engine.info()
+    results: dict[str, BuildResult] = {}
+    for name in VARIANTS:
+        say(f"recording {name} ...")
+        r = build(name, progress=QuietProgress())
+        with RunningApp(r) as app:
+            r.greeting = app.greeting()
+        r.log = [x for x in r.log if x.startswith("Step ")]  # the steps, not every line
+        results[name] = r
+    states = {s.state for s in bases.status() if s.state != "built-in"}
+    rec = Recording(
+        provenance={
+            "recorded_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "engine_version": info.version,
+            "api_version": info.api_version,
+            "arch": info.arch,
+            "os": info.os,
+            "bases": "official" if states == {"official"} else "local equivalent" if states == {"local"} else "mixed",
+            "machine": f"{platform.system()} {platform.machine()}",
+            "kit_commit": _git_commit(),
+            "made_by": "python -m helpers record",
+        },
+        results=results,
+        digests={n: dockerfile_digest(n) for n in VARIANTS},
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "provenance": rec.provenance,
+        "dockerfile_sha256": rec.digests,
+        "results": {n: r.to_dict() for n, r in results.items()},
+    }
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    say(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}: {rec.summary}")
+    return rec
+
+
+def load(path: Path = RECORDING) -> Recording:
+    """Read the recording the kit ships."""
+    if not path.is_file():
+        raise RecordingMissing(
+            f"There is no recording at {path}.",
+            "on a machine with Docker run `python -m helpers record`, or restore it with `git checkout -- helpers/data/`.",
+        )
+    data = json.loads(path.read_text())
+    return Recording(
+        provenance=data["provenance"],
+        results={n: BuildResult.from_dict(d) for n, d in data["results"].items()},
+        digests=data["dockerfile_sha256"],
+    )

@@ -1,0 +1,73 @@
+"""Shared fixtures: a real engine for tests marked ``docker``, built variants, and a leftovers check.
+
+Tests marked ``docker`` run against a real Docker engine. Without one they are skipped on a
+learner's machine, but fail in CI (CI=true) or under `make test` (KIT_REQUIRE_ENGINE=1): a skipped
+integration test there would hide a missing set-up step.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from helpers import engine
+from helpers.progress import QuietProgress
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("docker"):
+            item.fixturenames.insert(0, "docker_engine")
+    items.sort(key=lambda i: bool(i.get_closest_marker("runs_last")))
+
+
+def _engine_required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("KIT_REQUIRE_ENGINE"))
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """Return a Docker client; skip (learner) or fail (CI, make test) when no engine answers."""
+    if not engine.available():
+        msg = "no Docker engine answers: run `make test` (it starts one) or start Docker"
+        if _engine_required():
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return engine.client()
+
+
+@pytest.fixture(scope="session")
+def built(docker_engine):
+    """Build every catalog variant once for the session (cached layers make repeats quick)."""
+    from helpers import VARIANTS, build
+
+    return {name: build(name, progress=QuietProgress()) for name in VARIANTS}
+
+
+def _snapshot() -> tuple[set[str], set[str]]:
+    c = engine.client()
+    containers = {x.id for x in c.containers.list(all=True)}
+    dangling = {x.id for x in c.images.list(filters={"dangling": True})}
+    return containers, dangling
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config._kit_before = _snapshot() if engine.available() else None  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if it left containers or untagged images behind."""
+    before = getattr(session.config, "_kit_before", None)
+    if before is None or not engine.available():
+        return
+    containers, dangling = _snapshot()
+    new_containers = containers - before[0]
+    new_dangling = dangling - before[1]
+    if new_containers or new_dangling:
+        c = engine.client()
+        names = [c.containers.get(x).name for x in new_containers]
+        print(f"\nLEFTOVERS: the suite left containers {names} and untagged images {sorted(new_dangling)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        print("\nleftovers check: no container and no untagged image left behind")

@@ -1,0 +1,74 @@
+"""Every mistake a learner can make ends in one clear message, and leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import build
+from helpers.catalog import APP_DIR, REPO
+from helpers.errors import BaseImageMissing, BuildFailed, DockerfileMissing
+from helpers.progress import QuietProgress
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+def assert_one_clear_message(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and "What to do:" in proc.stderr
+    for n in needles:
+        assert n in proc.stderr
+
+
+def test_no_engine_is_one_message_with_a_hint() -> None:
+    proc = cli("build", "multistage", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert_one_clear_message(proc, "No Docker engine answered at unix:///nonexistent/docker.sock", "docker info")
+    assert proc.stdout == ""
+
+
+def test_unknown_variant_is_one_message() -> None:
+    assert_one_clear_message(cli("build", "mulitstage"), "no image variant called 'mulitstage'", "did you mean 'multistage'")
+
+
+@pytest.mark.docker
+def test_a_base_image_that_does_not_exist(docker_engine) -> None:
+    with pytest.raises(BaseImageMissing, match="nosuch/golang:0.0") as err:
+        build("multistage", bases={"BUILDER_IMAGE": "nosuch/golang:0.0"}, progress=QuietProgress())
+    assert "typos" in err.value.hint
+
+
+@pytest.mark.docker
+def test_go_code_that_does_not_compile_shows_the_compiler(tmp_path: Path, docker_engine) -> None:
+    ctx = tmp_path / "app"
+    shutil.copytree(APP_DIR, ctx)
+    main = ctx / "main.go"
+    main.write_text(main.read_text().replace("fmt.Fprint(w, Greeting)", "fmt.Fprint(w, Greting)"))
+    with pytest.raises(BuildFailed, match="Go compiler rejected") as err:
+        build("multistage", context=ctx, tag="cms-daq-workshop-broken:latest", progress=QuietProgress())
+    assert "main.go:" in err.value.detail and "undefined: Greting" in err.value.detail
+    with pytest.raises(Exception):
+        docker_engine.images.get("cms-daq-workshop-broken:latest")
+
+
+@pytest.mark.docker
+def test_a_missing_dockerfile(tmp_path: Path) -> None:
+    with pytest.raises(DockerfileMissing, match="no Dockerfile at"):
+        build("mine", dockerfile=tmp_path / "Dockerfile.mine", progress=QuietProgress())
+
+
+@pytest.mark.docker
+def test_a_broken_dockerfile_shows_the_failing_step(tmp_path: Path) -> None:
+    df = tmp_path / "Dockerfile.typo"
+    df.write_text("FROM scratch\nCOPY main.go /\nRUN this-command-does-not-exist\n")
+    with pytest.raises(BuildFailed) as err:
+        build("typo", dockerfile=df, progress=QuietProgress())
+    assert "Dockerfile step" in err.value.hint

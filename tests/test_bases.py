@@ -1,0 +1,67 @@
+"""Base images: every catalog base is here, made idempotently, preferred official, bundled and loaded."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import bases
+from helpers.catalog import BASES, LABEL, LOCAL_NAMESPACE, ROLE_LABEL
+
+pytestmark = pytest.mark.docker
+
+
+def test_every_base_is_available() -> None:
+    missing = [s.key for s in bases.status() if s.state == "missing"]
+    assert not missing, "run `python -m helpers images`"
+
+
+def test_ensure_all_does_nothing_when_everything_is_here(docker_engine) -> None:
+    before = {i.id for i in docker_engine.images.list()}
+    said: list[str] = []
+    bases.ensure_all(say=said.append)
+    assert said == [] and {i.id for i in docker_engine.images.list()} == before
+
+
+def test_local_equivalents_are_labelled_and_never_official(docker_engine) -> None:
+    for st in bases.status():
+        if st.state == "local":
+            image = docker_engine.images.get(st.local)
+            assert image.labels[LABEL] == "true" and image.labels[ROLE_LABEL] == "base"
+            assert all(t.startswith(LOCAL_NAMESPACE + "/") for t in image.tags)
+            assert not bases.has_image(st.official)
+
+
+def test_the_official_image_wins_when_present(docker_engine) -> None:
+    b = BASES["alpine"]
+    if bases.has_image(b.official):
+        assert not bases.resolve("RUNTIME_IMAGE", "alpine").local_equivalent
+        return
+    docker_engine.images.get(b.local).tag(b.official)  # stand-in for a pulled alpine:3.16
+    try:
+        used = bases.resolve("RUNTIME_IMAGE", "alpine")
+        assert used.used == b.official and not used.local_equivalent
+    finally:
+        docker_engine.images.remove(b.official)
+    assert bases.resolve("RUNTIME_IMAGE", "alpine").used == b.local
+
+
+def test_a_bundle_round_trip(tmp_path, docker_engine) -> None:
+    ref = f"{LOCAL_NAMESPACE}/bundle-test:1"
+    docker_engine.images.get(BASES["distroless"].local or "").tag(ref)
+    path = tmp_path / "bases.tar"
+    try:
+        assert bases.bundle_save(path, refs=[ref], say=lambda s: None) == [ref]
+        docker_engine.images.remove(ref)
+        assert not bases.has_image(ref)
+        assert bases.bundle_load(path, say=lambda s: None) == [ref]
+        assert bases.has_image(ref)
+    finally:
+        if bases.has_image(ref):
+            docker_engine.images.remove(ref)
+
+
+def test_loading_something_that_is_not_a_bundle(tmp_path) -> None:
+    junk = tmp_path / "junk.tar"
+    junk.write_text("not a tar")
+    with pytest.raises(bases.BaseImageMissing, match="not an image archive"):
+        bases.bundle_load(junk)

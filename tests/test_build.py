@@ -1,0 +1,119 @@
+"""Real builds of every variant against the engine: sizes, layers, bases used, Go tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers import VARIANTS, build
+from helpers.catalog import APP_DIR, BASES, LABEL, ROLE_LABEL
+from helpers.bases import has_image
+from helpers.errors import BuildFailed
+from helpers.progress import QuietProgress
+
+pytestmark = pytest.mark.docker
+
+WORKSHOP_SCRATCH_BYTES = 6_370_000  # the workshop's 6.37MB (Docker's MB are decimal)
+
+
+def binary_size(client, stage_tag: str, path: str = "/cms-daq-simple-app") -> int:
+    """Measure the compiled binary in the build stage, independently of the final image."""
+    out = client.containers.run(stage_tag, ["stat", "-c", "%s", path], remove=True)
+    return int(out.decode().strip())
+
+
+def test_every_variant_builds_with_the_bases_it_names(built) -> None:
+    assert set(built) == set(VARIANTS)
+    for name, r in built.items():
+        assert r.size_bytes > 0 and r.layers and r.image_id.startswith("sha256:")
+        assert [b.arg for b in r.bases] == list(VARIANTS[name].bases), name
+        for b in r.bases:
+            assert b.requested == BASES[VARIANTS[name].bases[b.arg]].official
+            # A local equivalent is used only when the official image is absent, and says how it differs.
+            assert b.local_equivalent == (not has_image(b.requested))
+            assert (b.used == b.requested) != b.local_equivalent
+            assert not b.local_equivalent or b.differs
+
+
+def test_size_ordering_follows_the_workshop(built) -> None:
+    sizes = {n: r.size_bytes for n, r in built.items()}
+    assert sizes["debian"] > sizes["alpine"] > sizes["multistage"]
+    assert sizes["debian"] > 50 * sizes["multistage"]
+    for runtime in ["debian-slim", "alpine-runtime", "distroless", "multistage"]:
+        assert sizes[runtime] < sizes["alpine"], runtime
+
+
+def test_hardened_scratch_is_under_the_workshops_figure_and_nearly_only_the_binary(built, docker_engine) -> None:
+    r = built["scratch-hardened"]
+    assert r.size_bytes < WORKSHOP_SCRATCH_BYTES
+    binary = binary_size(docker_engine, "cms-daq-workshop-scratch-hardened:stage-1")
+    assert binary <= r.size_bytes <= binary * 1.02
+
+
+def test_plain_multistage_is_the_binary_alone(built, docker_engine) -> None:
+    r = built["multistage"]
+    binary = binary_size(docker_engine, "cms-daq-workshop-multistage:stage-1")
+    assert binary <= r.size_bytes <= binary * 1.02
+    assert r.size_bytes < 10_000_000
+
+
+def test_stripping_makes_the_binary_smaller(built) -> None:
+    assert built["scratch-hardened"].size_bytes < built["multistage"].size_bytes * 0.8
+
+
+def test_layers_split_into_base_and_ours(built) -> None:
+    debian = built["debian"]
+    ours = [x for x in debian.layers if not x.from_base]
+    assert any(x.from_base for x in debian.layers) and ours
+    assert sum(x.size_bytes for x in debian.layers) == debian.size_bytes
+    # Everything in a scratch image comes from our Dockerfile.
+    assert not any(x.from_base for x in built["multistage"].layers)
+    assert any("go build" in x.instruction for x in ours)
+
+
+def test_built_images_carry_the_kits_labels(built, docker_engine) -> None:
+    for r in built.values():
+        labels = docker_engine.images.get(r.tag).labels
+        assert labels[LABEL] == "true" and labels[ROLE_LABEL] == "variant"
+
+
+def test_go_tests_run_in_the_test_stage(docker_engine) -> None:
+    # nocache: a cached test stage would not run (nor print) the tests again.
+    r = build("scratch-hardened", target="test", tag="cms-daq-workshop-gotest:latest", nocache=True,
+              progress=QuietProgress())
+    try:
+        text = "\n".join(r.log)
+        assert "--- PASS: TestRoutes" in text and "--- PASS: TestListenAddr" in text
+    finally:
+        docker_engine.images.remove(r.tag)
+
+
+def test_a_failing_go_test_fails_the_build(tmp_path: Path) -> None:
+    ctx = tmp_path / "app"
+    shutil.copytree(APP_DIR, ctx)
+    main = ctx / "main.go"
+    main.write_text(main.read_text().replace('"Hello CMS DAQ Group!"', '"Hello world"'))
+    with pytest.raises(BuildFailed, match="Go tests failed") as err:
+        build("scratch-hardened", target="test", context=ctx, tag="cms-daq-workshop-gotest-bad:latest",
+              progress=QuietProgress())
+    assert "--- FAIL: TestRoutes" in err.value.detail
+
+
+def test_editing_main_go_reuses_the_module_download_layer(built, tmp_path: Path, docker_engine) -> None:
+    ctx = tmp_path / "app"
+    shutil.copytree(APP_DIR, ctx)
+    with open(ctx / "main.go", "a") as f:
+        f.write("\n// an edit\n")
+    r = build("multistage", context=ctx, tag="cms-daq-workshop-edit:latest", progress=QuietProgress())
+    try:
+        log = r.log
+        download = next(i for i, x in enumerate(log) if "go mod download" in x and x.startswith("Step"))
+        copy_go = next(i for i, x in enumerate(log) if "COPY *.go" in x and x.startswith("Step"))
+        assert "Using cache" in log[download + 1]
+        assert "Using cache" not in log[copy_go + 1]
+        assert r.image_id != built["multistage"].image_id
+    finally:
+        docker_engine.images.remove(r.tag)
+        docker_engine.images.remove("cms-daq-workshop-edit:stage-1")

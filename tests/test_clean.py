@@ -1,0 +1,37 @@
+"""Cleaning up removes the kit's containers and images, never a learner's own."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from helpers import build, cleanup
+from helpers.catalog import BASES, LOCAL_NAMESPACE
+from helpers.progress import QuietProgress
+
+pytestmark = [pytest.mark.docker, pytest.mark.runs_last]
+
+LEARNER_TAG = "learner/my-app:1"
+
+
+@pytest.fixture
+def learner_image(docker_engine):
+    """A learner's own image built FROM a kit base: it inherits the kit's labels, but is not the kit's."""
+    base = BASES["alpine"].local if not docker_engine.images.list(name="alpine") else "alpine:3.16"
+    dockerfile = f"FROM {base}\nRUN echo mine > /mine.txt\n".encode()
+    image, _ = docker_engine.images.build(fileobj=io.BytesIO(dockerfile), tag=LEARNER_TAG, rm=True)
+    yield image
+    docker_engine.images.remove(LEARNER_TAG, force=True)
+
+
+def test_clean_keeps_the_learners_image_and_the_bases(learner_image, docker_engine) -> None:
+    kit = build("multistage", tag="cms-daq-workshop-cleantest:latest", progress=QuietProgress())
+    report = cleanup.clean()
+    assert kit.tag in report.images
+    assert LEARNER_TAG not in report.images
+    assert docker_engine.images.get(LEARNER_TAG).id == learner_image.id
+    assert not cleanup.kit_image_tags()
+    # The local bases stay unless asked for (--bases): they take minutes to make again.
+    assert any(t.startswith(LOCAL_NAMESPACE + "/") for t in cleanup.kit_image_tags(bases=True))
+    assert LEARNER_TAG not in cleanup.kit_image_tags(bases=True)

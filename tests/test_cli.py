@@ -1,0 +1,36 @@
+"""The command line, run as a learner would: doctor, images, sizes, build --target."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import VARIANTS
+from test_bad_input import cli
+
+pytestmark = pytest.mark.docker
+
+
+def test_doctor_reports_ready() -> None:
+    proc = cli("doctor")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Architecture" in proc.stdout and "Ready:" in proc.stdout and "NO " not in proc.stdout
+
+
+def test_images_is_idempotent() -> None:
+    proc = cli("images")
+    assert proc.returncode == 0 and "missing" not in proc.stdout
+    assert "Pulling" not in proc.stdout and "Making" not in proc.stdout
+
+
+def test_sizes_prints_every_variant(built) -> None:
+    proc = cli("sizes")
+    assert proc.returncode == 0, proc.stderr
+    table = proc.stdout[proc.stdout.index("variant"):]
+    for name in VARIANTS:
+        assert f"\n{name} " in "\n" + table or f" {name} " in table
+
+
+def test_run_prints_the_greeting(built) -> None:
+    proc = cli("run", "distroless")
+    assert proc.returncode == 0, proc.stderr
+    assert "answered: Hello CMS DAQ Group!" in proc.stdout and "stopped and removed" in proc.stdout

@@ -1,0 +1,91 @@
+"""Parsing and formatting, checked without an engine: build errors, progress lines, results, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import bases
+from helpers.build import _build_error
+from helpers.errors import BaseImageMissing, BuildFailed, KitError, ProvisionFailed
+from helpers.progress import STEP, TextProgress
+from helpers.results import BaseUsed, BuildResult, Layer, sizes_table
+
+GO_LOG = [
+    "Step 8/12 : RUN CGO_ENABLED=0 go build -o /cms-daq-simple-app",
+    " ---> Running in 0123456789ab",
+    "# cms-daq-simple-app",
+    "./main.go:39:17: undefined: Greting",
+]
+
+
+def test_compile_error_keeps_the_compilers_lines() -> None:
+    err = _build_error("t:latest", Path("Dockerfile.x"), "The command returned a non-zero code: 2", GO_LOG)
+    assert isinstance(err, BuildFailed)
+    assert "Go compiler" in err.what and "./main.go:39:17: undefined: Greting" in err.detail
+    assert "Running in" not in err.detail
+
+
+def test_go_test_failure_is_named_as_such() -> None:
+    log = ["--- FAIL: TestRoutes (0.00s)", "    main_test.go:37: body = \"x\", want \"y\"", "FAIL"]
+    err = _build_error("t", Path("D"), "returned a non-zero code: 1", log)
+    assert "Go tests failed" in err.what and "main_test.go:37" in err.detail
+
+
+def test_missing_base_during_build_is_a_base_error() -> None:
+    msg = 'pull access denied for nosuch/golang, repository does not exist or may require docker login'
+    err = _build_error("t", Path("D"), msg, [msg])
+    assert isinstance(err, BaseImageMissing) and "python -m helpers images" in err.hint
+
+
+def test_other_failures_show_the_logs_tail() -> None:
+    log = [f"line {i}" for i in range(40)]
+    err = _build_error("t", Path("D"), "boom", log)
+    assert "line 39" in err.detail and "line 10" not in err.detail and "boom" in err.detail
+
+
+def test_kit_error_prints_as_one_short_message() -> None:
+    text = str(KitError("What happened.", "what to do.", detail="engine said x"))
+    assert text.splitlines() == ["What happened.", "  What to do: what to do.", "  | engine said x"]
+
+
+def test_step_lines_parse() -> None:
+    m = STEP.match("Step 3/10 : COPY go.mod go.sum* ./")
+    assert m and (m[1], m[2], m[3]) == ("3", "10", "COPY go.mod go.sum* ./")
+    assert STEP.match(" ---> Using cache") is None
+
+
+def test_text_progress_prints_title_only_once_work_starts(capsys) -> None:
+    p = TextProgress("Building x")
+    assert capsys.readouterr().out == ""
+    p.step(1, 2, "FROM scratch")
+    p.close(True, "x in 1 s")
+    assert capsys.readouterr().out.splitlines() == ["Building x", "  [1/2] FROM scratch", "  done: x in 1 s"]
+
+
+def _result(name: str, size: int, user: str = "") -> BuildResult:
+    return BuildResult(
+        variant=name, tag=f"{name}:latest", image_id="sha256:x", size_bytes=size,
+        layers=[Layer(size, "COPY x", False)], bases=[BaseUsed("B", "golang:1", "kit-local/golang:1", True)],
+        seconds=1.0, architecture="amd64", user=user,
+    )
+
+
+def test_sizes_table_sorts_largest_first_and_keeps_workshop_figures() -> None:
+    df = sizes_table([_result("multistage", 6_500_000), _result("debian", 744_000_000)])
+    assert list(df["variant"]) == ["debian", "multistage"]
+    assert list(df["workshop_mb"]) == [865, 6.37]
+    assert df.loc[1, "size_mb"] == 6.5
+    assert "local equivalent" in df.loc[0, "bases"]
+
+
+def test_build_result_survives_a_round_trip() -> None:
+    r = _result("debian", 1, user="65532:65532")
+    assert BuildResult.from_dict(r.to_dict()) == r and r.nonroot and not _result("x", 1, "root").nonroot
+
+
+def test_debootstrap_needs_root_and_says_so(monkeypatch) -> None:
+    monkeypatch.setattr(bases.shutil, "which", lambda name: None)
+    with pytest.raises(ProvisionFailed, match="debootstrap is not installed"):
+        bases.debootstrap_image("kit-local/debian:bookworm", say=lambda s: None)
