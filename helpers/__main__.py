@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             statuses = bases.ensure_all(offline=args.offline or None)
             for st in statuses:
                 print(f"  {st.key:<14} {st.state:<9} {st.image or '-'}")
-            return 0 if all(st.state != "missing" for st in statuses) else 1
+            return 0 if all(st.state not in ("missing", "stale") for st in statuses) else 1
         if args.cmd == "build":
             for name in _names(args.variant):
                 res = build(name, target=args.target, nocache=args.no_cache,

@@ -12,6 +12,7 @@ build the rest on top of it. Every local Go builder carries Debian's package
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -32,6 +33,8 @@ from .results import BaseUsed
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("KIT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 BASE_LABELS = {LABEL: "true", ROLE_LABEL: "base"}
+#: Label holding a digest of the recipe a local base was made from: a changed recipe remakes it.
+RECIPE_LABEL = "org.cms-daq-kit.recipe"
 
 Say = Callable[[str], None]
 
@@ -107,12 +110,13 @@ class BaseStatus:
     key: str
     official: str
     local: str | None
-    state: str  # "official", "local", "missing", "built-in"
+    state: str  # "official", "local", "stale" (local, older recipe), "missing", "built-in"
     note: str = ""
 
     @property
     def image(self) -> str | None:
-        return {"official": self.official, "local": self.local, "built-in": self.official}.get(self.state)
+        return {"official": self.official, "local": self.local, "stale": self.local,
+                "built-in": self.official}.get(self.state)
 
 
 def status() -> list[BaseStatus]:
@@ -124,7 +128,11 @@ def status() -> list[BaseStatus]:
         elif has_image(b.official):
             out.append(BaseStatus(b.key, b.official, b.local, "official"))
         elif b.local and has_image(b.local):
-            out.append(BaseStatus(b.key, b.official, b.local, "local", b.differs))
+            if _is_current(b.local):
+                out.append(BaseStatus(b.key, b.official, b.local, "local", b.differs))
+            else:
+                out.append(BaseStatus(b.key, b.official, b.local, "stale",
+                                      "made from an older recipe: `python -m helpers images` makes it again"))
         else:
             out.append(BaseStatus(b.key, b.official, b.local, "missing", "run `python -m helpers images`"))
     return out
@@ -140,9 +148,9 @@ def ensure_all(say: Say = print, offline: bool | None = None) -> list[BaseStatus
         offline = os.environ.get("KIT_OFFLINE", "") not in ("", "0")
     registry_answers = not offline
     for st in status():
-        if st.state != "missing":
+        if st.state not in ("missing", "stale"):
             continue
-        if registry_answers:
+        if registry_answers and st.state == "missing":
             try:
                 say(f"Pulling {st.official} ...")
                 pull(st.official, say)
@@ -178,9 +186,29 @@ def make_local(b: Base, say: Say = print) -> str:
     return b.local
 
 
+def recipe(tag: str) -> str:
+    """Return a digest of how a local base is made (its Dockerfile and its parents' recipes)."""
+    if tag == _DEBIAN:
+        text = f"debootstrap --variant=minbase {DEBIAN_SUITE}; trim v1"
+    else:
+        dockerfile, parents = _MAKERS[tag]
+        text = (DOCKERFILES / "bases" / dockerfile).read_text() + "".join(recipe(p) for p in parents.values())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _is_current(tag: str) -> bool:
+    try:
+        return engine.client().images.get(tag).labels.get(RECIPE_LABEL) == recipe(tag)
+    except (ImageNotFound, NotFound):
+        return False
+
+
 def _make(tag: str, say: Say) -> None:
-    if has_image(tag):
+    if _is_current(tag):
         return
+    if has_image(tag):
+        say(f"{tag} was made from an older recipe: making it again")
+        engine.client().images.remove(tag)  # untags it; its layers go once nothing stands on them
     if tag == _DEBIAN:
         debootstrap_image(tag, say)
         return
@@ -197,7 +225,7 @@ def _make(tag: str, say: Say) -> None:
             Path(ctx),
             tag,
             buildargs=parents,
-            labels=BASE_LABELS,
+            labels={**BASE_LABELS, RECIPE_LABEL: recipe(tag)},
             progress=TextProgress(),
         )
     for stage in raw.stage_ids:  # the "fetch" stage: not needed once the base is made
@@ -236,7 +264,7 @@ def debootstrap_image(tag: str, say: Say = print) -> None:
         archive = Path(tmp) / "rootfs.tar"
         subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(archive), "."], check=True)
         repo, _, t = tag.rpartition(":")
-        changes = [f'LABEL {k}="{v}"' for k, v in BASE_LABELS.items()]
+        changes = [f'LABEL {k}="{v}"' for k, v in {**BASE_LABELS, RECIPE_LABEL: recipe(tag)}.items()]
         changes += ['CMD ["bash"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
         engine.client().api.import_image_from_file(str(archive), repository=repo, tag=t, changes=changes)
         say(f"  imported {tag} in {time.monotonic() - started:.0f} s")

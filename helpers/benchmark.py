@@ -73,7 +73,7 @@ def run(names: list[str] | None = None, compare_cli: bool = True) -> pd.DataFram
             "cold_build_s": round(cold.seconds, 1),
             "rebuild_after_main_go_s": round(rebuilt.seconds, 1),
             "image_mb": round(cold.size_bytes / MB, 2),
-            "layers": len(cold.layers),
+            "layers": cold.fs_layers,
             "docker_cli_cold_s": cli,
         })
         # The rebuilt copy is only a measurement: remove it, keep the real variant image.

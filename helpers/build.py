@@ -259,6 +259,7 @@ def build(
         seconds=round(raw.seconds, 2),
         architecture=image.attrs.get("Architecture", "?"),
         user=(image.attrs.get("Config") or {}).get("User") or "",
+        fs_layers=len((image.attrs.get("RootFS") or {}).get("Layers") or []),
         log=raw.log,
     )
 

@@ -74,7 +74,10 @@ BASES: dict[str, Base] = {
             official="golang:1.19.3-bullseye",
             local=f"{LOCAL_NAMESPACE}/golang:1.19-bookworm",
             role="Go builder on Debian (the workshop's Debian image)",
-            differs="Debian 12 with Debian's golang-go (Go 1.19.8) instead of Debian 11 with upstream Go 1.19.3",
+            differs=(
+                "Debian 12 with Debian's golang-go (Go 1.19.8) and no C compiler (cgo off), instead of "
+                "Debian 11 with upstream Go 1.19.3 and gcc"
+            ),
         ),
         Base(
             "golang-alpine",

@@ -36,10 +36,11 @@ def checks() -> list[Check]:
         out.append(Check("Free disk for images", enough, f"{info.free_gb} GB",
                          "" if enough else "the lessons need about 5 GB: `python -m helpers clean` frees the kit's images"))
     for st in bases.status():
-        ok = st.state != "missing"
+        ok = st.state not in ("missing", "stale")
         found = {
             "official": f"{st.official} (official)",
             "local": f"{st.local} (local equivalent of {st.official})",
+            "stale": f"{st.local}, made from an older recipe",
             "built-in": "built into Docker",
             "missing": f"neither {st.official} nor {st.local}",
         }[st.state]

@@ -44,6 +44,7 @@ class BuildResult:
     seconds: float
     architecture: str
     user: str = ""
+    fs_layers: int = 0  # filesystem layers (RootFS); history also lists metadata-only steps
     log: list[str] = field(default_factory=list)
     greeting: str | None = None  # filled in when a container of it answered
 
@@ -82,7 +83,7 @@ def sizes_table(results: list[BuildResult]) -> pd.DataFrame:
                 "title": v.title if v else r.variant,
                 "size_mb": round(r.size_mb, 2),
                 "workshop_mb": v.workshop_mb if v else None,
-                "layers": len(r.layers),
+                "layers": r.fs_layers,
                 "our_layers_mb": round(sum(x.size_bytes for x in r.layers if not x.from_base) / MB, 2),
                 "non_root": r.nonroot,
                 "bases": ", ".join(f"{b.used}" + (" (local equivalent)" if b.local_equivalent else "") for b in r.bases),

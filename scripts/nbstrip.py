@@ -3,8 +3,8 @@
     python scripts/nbstrip.py notebooks/*.ipynb            # strip in place
     python scripts/nbstrip.py --execute notebooks/*.ipynb  # run each on the live engine first
 
-Cells marked ``# NBVAL_CHECK_OUTPUT`` keep their outputs (from a real run: that is what nbval compares
-against); every other cell is stored without outputs, and execution counts and widget state are dropped.
+Cells marked ``# NBVAL_CHECK_OUTPUT`` keep their outputs and execution count (from a real run: that is
+what nbval compares against); every other cell is stored without outputs or count, and widget state is dropped.
 """
 
 from __future__ import annotations
@@ -25,12 +25,8 @@ def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         cell.metadata = {k: v for k, v in cell.metadata.items() if k in ("tags",)}
         if cell.cell_type != "code":
             continue
-        cell.execution_count = None
-        if CHECK in cell.source:
-            for out in cell.outputs:
-                if "execution_count" in out:
-                    out.execution_count = None
-        else:
+        if CHECK not in cell.source:
+            cell.execution_count = None  # nbval rejects stored outputs of a cell with no count
             cell.outputs = []
     return nb
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.docker
 
 
 def test_every_base_is_available() -> None:
-    missing = [s.key for s in bases.status() if s.state == "missing"]
+    missing = [s.key for s in bases.status() if s.state in ("missing", "stale")]
     assert not missing, "run `python -m helpers images`"
 
 
@@ -65,3 +65,11 @@ def test_loading_something_that_is_not_a_bundle(tmp_path) -> None:
     junk.write_text("not a tar")
     with pytest.raises(bases.BaseImageMissing, match="not an image archive"):
         bases.bundle_load(junk)
+
+
+def test_a_changed_recipe_marks_the_local_base_stale(monkeypatch) -> None:
+    local = [s for s in bases.status() if s.state == "local"]
+    if not local:
+        pytest.skip("official bases in use here: no local equivalent to check")  # pragma: no cover
+    monkeypatch.setattr(bases, "recipe", lambda tag: "a-newer-recipe")
+    assert {s.state for s in bases.status() if s.key == local[0].key} == {"stale"}

@@ -63,6 +63,12 @@ def test_stripping_makes_the_binary_smaller(built) -> None:
     assert built["scratch-hardened"].size_bytes < built["multistage"].size_bytes * 0.8
 
 
+def test_filesystem_layers_are_counted(built) -> None:
+    # scratch + one COPY of the binary (+ WORKDIR) : one or two filesystem layers, never the history's many.
+    assert 1 <= built["multistage"].fs_layers <= 2 < len(built["multistage"].layers)
+    assert built["debian"].fs_layers > built["multistage"].fs_layers
+
+
 def test_layers_split_into_base_and_ours(built) -> None:
     debian = built["debian"]
     ours = [x for x in debian.layers if not x.from_base]
