@@ -7,7 +7,7 @@ PYTHON ?= python3
 # Quiet pip, minus this machine's notes about missing local package mirrors.
 PIP_QUIET := 2>&1 | { grep -v "Location 'file:" || true; }
 
-.PHONY: setup engine venv images lessons test bench clean
+.PHONY: setup engine venv images browser lessons test bench clean
 
 ## Set everything up: a Docker engine, the Python environment, the base images.
 setup: engine venv images
@@ -29,12 +29,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 images: venv
 	$(PY) -m helpers images
 
+# For the test suite's real-browser test: Debian's Chromium and Python Playwright.
+browser: $(VENV)/.browser
+$(VENV)/.browser: requirements-dev.txt $(VENV)/.installed
+	bash scripts/browser-up.sh
+	$(PY) -m pip install -q -r requirements-dev.txt $(PIP_QUIET)
+	touch $@
+
 ## Set up, then open the lessons in JupyterLab.
 lessons: setup
 	$(VENV)/bin/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
-## Set up, then run the whole test suite (unit, integration against the real engine, notebooks).
-test: setup
+## Set up, then run the whole test suite (unit, real builds, notebooks live and recorded, a real browser).
+test: setup browser
 	KIT_REQUIRE_ENGINE=1 $(PY) -m pytest
 
 ## Build times, rebuild times, sizes and layers per variant, as a table.

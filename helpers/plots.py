@@ -21,7 +21,11 @@ DOCKERFILE = "#ff7f0e"
 
 
 def _label(mb: float) -> str:
-    return f"{mb:,.0f} MB" if mb >= 100 else f"{mb:.1f} MB" if mb >= 1 else f"{mb * 1000:.0f} kB"
+    if mb >= 100:
+        return f"{mb:,.0f} MB"
+    if mb >= 10:
+        return f"{mb:.1f} MB"
+    return f"{mb:.2f} MB" if mb >= 1 else f"{mb * 1000:.0f} kB"
 
 
 def _title(r: BuildResult) -> str:

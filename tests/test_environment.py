@@ -27,3 +27,11 @@ def test_binder_reads_the_root_environment() -> None:
     # repo2docker prefers binder/ or .binder/, and a root Dockerfile replaces the whole Binder build.
     assert not (REPO / "binder").exists() and not (REPO / ".binder").exists()
     assert not (REPO / "Dockerfile").exists()
+
+
+def test_binder_post_build_installs_the_helpers_and_settings() -> None:
+    post = REPO / "postBuild"
+    assert post.stat().st_mode & 0o111, "postBuild must be executable"
+    text = post.read_text()
+    assert "pip install --no-deps -e ." in text and "scripts/jupyterlab-overrides.json" in text
+    assert (REPO / "scripts" / "jupyterlab-overrides.json").is_file()
