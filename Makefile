@@ -38,7 +38,8 @@ $(VENV)/.browser: requirements-dev.txt $(VENV)/.installed
 
 ## Set up, then open the lessons in JupyterLab.
 lessons: setup
-	$(VENV)/bin/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+	$(VENV)/bin/jupyter lab --LabApp.default_url=/lab/tree/notebooks/00-setup-check.ipynb \
+	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 ## Set up, then run the whole test suite (unit, real builds, notebooks live and recorded, a real browser).
 test: setup browser
@@ -49,5 +50,5 @@ bench: setup
 	$(PY) -m helpers benchmark
 
 ## Remove the kit's containers and images (keeps the base images).
-clean:
+clean: venv
 	$(PY) -m helpers clean

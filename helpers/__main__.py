@@ -18,12 +18,12 @@ import argparse
 import sys
 
 from . import bases, benchmark, cleanup, doctor, recording
-from .build import build
+from .builder import build
 from .catalog import MB, VARIANTS
 from .errors import KitError
 from .progress import TextProgress
 from .results import sizes_table
-from .run import run
+from .container import run
 
 
 def _names(arg: str) -> list[str]:
@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             res = build(args.variant, progress=TextProgress(f"Building {args.variant}"))
             with run(res, host_port=args.port) as app:
                 print(f"{app.url}/ answered: {app.greeting()}")
-            print(f"stopped and removed (docker stop took {app.stop_seconds:.2f} s)")
+            took = f" (docker stop took {app.stop_seconds:.2f} s)" if app.stop_seconds is not None else ""
+            print(f"stopped and removed{took}")
             return 0
         if args.cmd == "sizes":
             results = [build(n, progress=TextProgress(f"Building {n}")) for n in VARIANTS]

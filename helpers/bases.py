@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
@@ -41,13 +41,8 @@ Say = Callable[[str], None]
 
 def has_image(ref: str) -> bool:
     """Say whether this engine holds an image under this reference."""
-    if ref == "scratch":
-        return True
     try:
-        engine.client().images.get(ref)
-        return True
-    except (ImageNotFound, NotFound):
-        return False
+        return image_id(ref) is not None
     except APIError:  # e.g. an invalid reference: treat as absent, pulling will say why
         return False
 
@@ -60,13 +55,13 @@ def resolve(arg: str, ref: str) -> BaseUsed:
     b = BASES.get(ref)
     if b is None:
         if has_image(ref):
-            return BaseUsed(arg, ref, ref, False, _id(ref))
+            return BaseUsed(arg, ref, ref, False, image_id(ref) or "")
         pull(ref)  # raises BaseImageMissing with the registry's answer
-        return BaseUsed(arg, ref, ref, False, _id(ref))
+        return BaseUsed(arg, ref, ref, False, image_id(ref) or "")
     if has_image(b.official):
-        return BaseUsed(arg, b.official, b.official, False, _id(b.official))
+        return BaseUsed(arg, b.official, b.official, False, image_id(b.official) or "")
     if b.local and has_image(b.local):
-        return BaseUsed(arg, b.official, b.local, True, _id(b.local), b.differs)
+        return BaseUsed(arg, b.official, b.local, True, image_id(b.local) or "", b.differs)
     raise BaseImageMissing(
         f"The base image {b.official} ({b.role}) is not on this engine"
         + (f", and neither is its local equivalent {b.local}." if b.local else "."),
@@ -75,10 +70,14 @@ def resolve(arg: str, ref: str) -> BaseUsed:
     )
 
 
-def _id(ref: str) -> str:
+def image_id(ref: str) -> str | None:
+    """Return the id of the image under this reference, or None if the engine has none."""
     if ref == "scratch":
         return ""
-    return engine.client().images.get(ref).id
+    try:
+        return engine.client().images.get(ref).id
+    except (ImageNotFound, NotFound):
+        return None
 
 
 def pull(ref: str, say: Say = print) -> None:
@@ -115,6 +114,7 @@ class BaseStatus:
 
     @property
     def image(self) -> str | None:
+        """Return the image this base resolves to now, if any."""
         return {"official": self.official, "local": self.local, "stale": self.local,
                 "built-in": self.official}.get(self.state)
 
@@ -215,7 +215,7 @@ def _make(tag: str, say: Say) -> None:
     dockerfile, parents = _MAKERS[tag]
     for parent in parents.values():
         _make(parent, say)
-    from .build import stream_build
+    from .builder import stream_build
     from .progress import TextProgress
 
     say(f"Making {tag} (local equivalent) from dockerfiles/bases/{dockerfile} ...")
@@ -262,7 +262,11 @@ def debootstrap_image(tag: str, say: Say = print) -> None:
             )
         _trim_rootfs(root)
         archive = Path(tmp) / "rootfs.tar"
-        subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(archive), "."], check=True)
+        proc = subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(archive), "."],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ProvisionFailed(f"Packing the Debian root file system for {tag} failed.",
+                                  "check the free disk space under /var/tmp, then run again.", detail=proc.stderr[-800:])
         repo, _, t = tag.rpartition(":")
         changes = [f'LABEL {k}="{v}"' for k, v in {**BASE_LABELS, RECIPE_LABEL: recipe(tag)}.items()]
         changes += ['CMD ["bash"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
@@ -283,11 +287,6 @@ def _trim_rootfs(root: Path) -> None:
             target.mkdir()
 
 
-def kit_images() -> list[str]:
-    """Return the tags of every local equivalent base the kit made that is on this engine."""
-    return [b.local for b in BASES.values() if b.local and has_image(b.local)]
-
-
 # --- bundles: one archive of every base image, for a room behind one slow connection -----------
 
 def bundle_save(path: str | Path, refs: list[str] | None = None, say: Say = print) -> list[str]:
@@ -297,11 +296,18 @@ def bundle_save(path: str | Path, refs: list[str] | None = None, say: Say = prin
         raise BaseImageMissing("There are no base images on this engine to bundle.", "run `python -m helpers images` first.")
     api = engine.client().api
     say(f"Saving {len(refs)} images to {path}: {', '.join(refs)}")
+    # docker-py's get_image() takes one name; the engine's /images/get takes many (as `docker save`).
     res = api._get(api._url("/images/get"), params={"names": refs}, stream=True)
-    api._raise_for_status(res)
-    with open(path, "wb") as f:
-        for chunk in res.iter_content(chunk_size=1 << 20):
-            f.write(chunk)
+    try:
+        api._raise_for_status(res)
+        with open(path, "wb") as f:
+            for chunk in res.iter_content(chunk_size=1 << 20):
+                f.write(chunk)
+    except BaseException:
+        Path(path).unlink(missing_ok=True)  # never leave half a bundle that looks whole
+        raise
+    finally:
+        res.close()
     say(f"  wrote {Path(path).stat().st_size / 1e6:.0f}MB")
     return refs
 

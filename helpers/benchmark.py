@@ -5,6 +5,7 @@ Numbers, not pass/fail: speed goals live here, never in timed tests.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -15,7 +16,7 @@ import pandas as pd
 from docker.errors import APIError
 
 from . import bases, engine
-from .build import build
+from .builder import build
 from .catalog import APP_DIR, MB, VARIANTS, variant
 from .cleanup import remove_repo
 from .progress import QuietProgress
@@ -43,7 +44,7 @@ def _cli_build_seconds(name: str, tag: str) -> float | None:
     started = time.monotonic()
     proc = subprocess.run(
         ["docker", "build", "--no-cache", "-q", "-f", str(v.path), "-t", tag, *args, str(APP_DIR)],
-        env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},  # same engine (DOCKER_HOST, context), classic builder
         capture_output=True,
         text=True,
     )

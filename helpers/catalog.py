@@ -8,7 +8,7 @@ makes a local equivalent (tagged ``kit-local/...``) and a build records which on
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DockerfileMissing, UnknownVariant
@@ -54,15 +54,15 @@ class Variant:
     workshop_mb: float | None = None
     nonroot: bool = False
     stages: int = 1
-    test_target: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
+        """Return where the variant's Dockerfile is."""
         return DOCKERFILES / self.dockerfile
 
     @property
     def tag(self) -> str:
+        """Return the tag the kit builds this variant under."""
         return f"{TAG_PREFIX}{self.name}:latest"
 
 
@@ -176,7 +176,6 @@ VARIANTS: dict[str, Variant] = {
             {"BUILDER_IMAGE": "golang-alpine", "RUNTIME_IMAGE": "scratch"},
             nonroot=True,
             stages=3,
-            test_target="test",
         ),
     ]
 }
@@ -200,7 +199,3 @@ def variant(name: str) -> Variant:
         )
     return v
 
-
-def base(key: str) -> Base:
-    """Return the catalog's base of this key."""
-    return BASES[key]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from docker.errors import APIError, NotFound
+from docker.models.containers import Container
 
 from . import engine
 from .catalog import CONTAINER_LABEL, LABEL, LOCAL_NAMESPACE, TAG_PREFIX
@@ -32,7 +33,7 @@ class CleanReport:
         return "\n".join(lines)
 
 
-def kit_containers() -> list:
+def kit_containers() -> list[Container]:
     """Return every container (running or not) that the kit started."""
     return engine.client().containers.list(all=True, filters={"label": f"{CONTAINER_LABEL}=true"})
 
@@ -62,7 +63,7 @@ def clean(bases: bool = False) -> CleanReport:
             report.containers.append(c.name)
         except (APIError, NotFound):
             report.kept.append(c.name)
-    # Newest first, so an image goes before the images it stands on.
+    # Built images first, local bases last: an image goes before the bases it stands on.
     for tag in sorted(kit_image_tags(bases), key=lambda t: t.startswith(LOCAL_NAMESPACE)):
         try:
             client.images.remove(tag)

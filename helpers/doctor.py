@@ -27,7 +27,8 @@ def checks() -> list[Check]:
         info = engine.info()
     except EngineUnavailable as exc:
         return [Check("Docker engine", False, exc.what, exc.hint)]
-    out.append(Check("Docker engine", True, f"Docker {info.version} (API {info.api_version}, {info.os})"))
+    out.append(Check("Docker engine", True,
+                     f"Docker {info.version} (API {info.api_version}, {info.os}, storage {info.storage_driver})"))
     out.append(Check("Architecture", True, info.arch_plain,
                      "" if info.arch in ("amd64", "x86_64") else
                      "images you build here run on machines of this architecture only, unless built for several"))

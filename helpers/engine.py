@@ -1,4 +1,4 @@
-"""Connecting to the Docker engine, and the set-up check (``doctor``) the lessons and CLI start with."""
+"""Connecting to the Docker engine: one clear error when none answers, and what the engine is."""
 
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ def _connect() -> docker.DockerClient:
     """Open a client and make one call, so a dead engine fails here and not mid-lesson."""
     try:
         # A short timeout to find out whether anyone answers, then a long one for builds.
-        docker.from_env(timeout=5).ping()
+        probe = docker.from_env(timeout=5)
+        try:
+            probe.ping()
+        finally:
+            probe.close()
         client = docker.from_env(timeout=int(os.environ.get("KIT_DOCKER_TIMEOUT", "900")))
         return client
     except DockerException as exc:

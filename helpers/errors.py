@@ -1,7 +1,8 @@
 """The kit's errors: one type per thing a learner can get wrong, each with a hint.
 
-Every error prints as one short message: what happened, what came back, what to do. Lessons show
-only that message (see ``helpers.show_errors_plainly``), the command line prints it and exits 2.
+Every error prints as one short message: what happened, what to do, what came back. Lessons show
+only that message (``helpers/__init__.py`` installs a handler in IPython); the command line prints it
+and exits 2.
 """
 
 from __future__ import annotations

@@ -12,18 +12,23 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from . import bases as _bases
-from . import build as _build
+from . import builder as _build
 from . import doctor, engine, recording
 from .catalog import BASES, MB, REPO, TAG_PREFIX, VARIANTS, variant
-from .errors import DockerfileMissing, EngineUnavailable, KitError
+from .errors import BaseImageMissing, DockerfileMissing, EngineUnavailable, KitError
 from .plots import size_chart
-from .results import BuildResult
-from .run import RunningApp
+from .progress import QuietProgress
+from .results import BuildResult, human_size
+from .container import RunningApp
+
+if TYPE_CHECKING:
+    import ipywidgets
 
 _MODE: str | None = None
 NOTEBOOKS = REPO / "notebooks"
@@ -41,15 +46,24 @@ def mode(refresh: bool = False) -> str:
     return _MODE
 
 
+_BANNER_SHOWN = False
+
+
 def _recorded() -> recording.Recording:
-    return recording.load()
+    """Return the recording, showing the recorded-results banner the first time in this kernel."""
+    rec = recording.load()
+    if not _BANNER_SHOWN:
+        banner()
+    return rec
 
 
 def banner() -> None:
     """Show, in recorded mode, where the results come from and how to get a live engine."""
+    global _BANNER_SHOWN
     if mode() != "recorded":
         return
-    rec = _recorded()
+    _BANNER_SHOWN = True
+    rec = recording.load()
     display(HTML(
         '<div style="border-left:6px solid #e6a700;background:#fff8e1;padding:8px 12px;color:#333">'
         "<b>Recorded results.</b> No Docker engine answers here (on Binder there is none), so nothing is "
@@ -60,6 +74,8 @@ def banner() -> None:
 
 
 def _needs_engine(what: str) -> None:
+    if not _BANNER_SHOWN:
+        banner()
     print(f"{what} needs a live Docker engine, and none answers here (these lessons show recorded results).\n"
           "  What to do: run the kit where Docker runs (`make lessons`), then run this cell again.")
 
@@ -68,8 +84,7 @@ def _needs_engine(what: str) -> None:
 
 def setup_check() -> pd.DataFrame:
     """Show whether an engine answers, its architecture, and where each base image comes from."""
-    if mode() == "recorded":
-        banner()
+    if mode(refresh=True) == "recorded":  # asked again: the learner may just have started Docker
         p = _recorded().provenance
         return pd.DataFrame([
             {"check": "Docker engine", "ok": False, "found": "none answers here: showing recorded results",
@@ -139,8 +154,6 @@ def build_all() -> list[BuildResult]:
     """Build every catalog variant (cached layers make repeats quick), or return the recording."""
     if mode() == "recorded":
         return list(_recorded().results.values())
-    from .progress import QuietProgress
-
     results = []
     for name in VARIANTS:
         r = _build.build(name, progress=QuietProgress())
@@ -158,7 +171,7 @@ class RecordedApp:
         self.url = "(recorded)"
         self.stop_seconds = None
 
-    def __enter__(self) -> "RecordedApp":
+    def __enter__(self) -> RecordedApp:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -192,18 +205,10 @@ def image_list(results: list[BuildResult]) -> pd.DataFrame:
         repo, _, tag = r.tag.rpartition(":")
         v = VARIANTS.get(r.variant)
         rows.append({"REPOSITORY": repo, "TAG": tag, "IMAGE ID": r.image_id.removeprefix("sha256:")[:12],
-                     "SIZE": _docker_size(r.size_bytes),
+                     "SIZE": human_size(r.size_bytes),
                      "workshop": f"{v.workshop_mb:g}MB" if v and v.workshop_mb else "",
                      "architecture": r.architecture})
     return pd.DataFrame(rows)
-
-
-def _docker_size(n: int) -> str:
-    """Format bytes as `docker image ls` does (decimal units, three significant digits)."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.3g}{unit}"
-    return f"{n}B"
 
 
 # --- lesson 04: compare -----------------------------------------------------------------------
@@ -215,11 +220,17 @@ def reduction_table(results: list[BuildResult]) -> pd.DataFrame:
     for small in ["multistage", "scratch-hardened"]:
         for big in ["debian", "alpine"]:
             if small in by and big in by:
-                ws = (VARIANTS[big].workshop_mb / VARIANTS[small].workshop_mb) if VARIANTS[small].workshop_mb else None
+                said = WORKSHOP_FACTORS.get((small, big), "")
+                ws_small, ws_big = VARIANTS[small].workshop_mb, VARIANTS[big].workshop_mb
                 rows.append({"smaller image": small, "compared with": big,
-                             "workshop factor": f"x{ws:.0f}" if ws else "",
-                             "our factor": f"x{by[big] / by[small]:.0f}"})
+                             "workshop said": said,
+                             "workshop's own figures give": f"x{ws_big / ws_small:.0f}" if ws_small and ws_big else "",
+                             "our builds give": f"x{by[big] / by[small]:.0f}"})
     return pd.DataFrame(rows)
+
+
+#: What the workshop's text says (it rounded: 370MB / 6.37MB is x58).
+WORKSHOP_FACTORS = {("multistage", "debian"): "x136", ("multistage", "alpine"): "x60"}
 
 
 # --- lesson 05: choose your base --------------------------------------------------------------
@@ -238,7 +249,7 @@ def build_custom(builder: str, runtime: str) -> BuildResult | None:
         _needs_engine("Building on a base of your choice")
         return None
     name = f"{_short(builder)} -> {_short(runtime)}"
-    tag = f"{TAG_PREFIX}custom-{_slug(builder)}-{_slug(runtime)}:latest"
+    tag = f"{TAG_PREFIX}custom-{_build.slug(builder)}-{_build.slug(runtime)}:latest"
     r = _build.build(name, dockerfile=VARIANTS["multistage"].path, tag=tag,
                      bases={"BUILDER_IMAGE": builder, "RUNTIME_IMAGE": runtime})
     with RunningApp(r) as app:
@@ -249,10 +260,6 @@ def build_custom(builder: str, runtime: str) -> BuildResult | None:
 
 def _short(ref: str) -> str:
     return BASES[ref].official if ref in BASES else ref
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def base_options() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -273,9 +280,9 @@ def base_options() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return builders, runtimes
 
 
-def base_chooser(results: list[BuildResult | None]):
+def base_chooser(results: list[BuildResult | None]) -> ipywidgets.VBox:
     """Return a widget to pick a builder and a runtime base, build and run them, and chart the result."""
-    import ipywidgets as w
+    import ipywidgets as w  # imported here: the command line never needs widgets
 
     from .widgets import chooser
 
@@ -287,7 +294,7 @@ def base_chooser(results: list[BuildResult | None]):
         with chart:
             size_chart(shown, title="Image size per variant, with your builds").show()
 
-    def on_build(builder: str, runtime: str, out: w.Output) -> None:
+    def on_build(builder: str, runtime: str) -> None:
         r = build_custom(builder, runtime)
         if r is not None:
             shown.append(r)
@@ -313,6 +320,7 @@ class ExerciseReport:
 
     @property
     def passed(self) -> bool:
+        """Say whether every goal is met."""
         return bool(self.checks) and all(ok for _, ok, _ in self.checks)
 
     def __str__(self) -> str:
@@ -336,11 +344,16 @@ def check_exercise(dockerfile: str | Path, target_mb: float = EXERCISE_TARGET_MB
         return None
     path = _find(dockerfile)
     report = ExerciseReport()
-    from .progress import QuietProgress
-
     try:
-        r = _build.build("exercise", dockerfile=path, tag=f"{TAG_PREFIX}exercise-{_slug(path.parent.name)}:latest",
-                         bases=_arg_bases(path), progress=QuietProgress())
+        r = _build.build("exercise", dockerfile=path, tag=f"{TAG_PREFIX}exercise-{_build.slug(path.parent.name)}:latest",
+                         bases=_arg_bases(path))
+    except BaseImageMissing as exc:
+        report.checks.append(("the image builds", False,
+                              f"{exc.what} Name each base in an `ARG NAME=<official image>` line and use "
+                              "FROM ${NAME}, as the starting file does: the kit then swaps in a local "
+                              "equivalent when Docker Hub cannot be reached."))
+        print(report)
+        return report
     except KitError as exc:
         report.checks.append(("the image builds", False, str(exc)))
         print(report)

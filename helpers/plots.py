@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from .catalog import MB, VARIANTS
-from .results import BuildResult
+from .results import BuildResult, human_size
 
 pio.renderers.default = "plotly_mimetype"
 
@@ -20,12 +20,8 @@ BASE = "#c7c7c7"
 DOCKERFILE = "#ff7f0e"
 
 
-def _label(mb: float) -> str:
-    if mb >= 100:
-        return f"{mb:,.0f} MB"
-    if mb >= 10:
-        return f"{mb:.1f} MB"
-    return f"{mb:.2f} MB" if mb >= 1 else f"{mb * 1000:.0f} kB"
+def _label(mb: float | None) -> str:
+    return human_size(mb * MB, sep=" ") if mb else ""
 
 
 def _title(r: BuildResult) -> str:
@@ -45,7 +41,7 @@ def size_chart(results: list[BuildResult], workshop: bool = True, title: str | N
     if workshop:
         ref = [VARIANTS[r.variant].workshop_mb if r.variant in VARIANTS else None for r in results]
         fig.add_bar(name="workshop (2022)", x=names, y=ref, marker_color=WORKSHOP,
-                    text=[_label(x) if x else "" for x in ref], textposition="outside",
+                    text=[_label(x) for x in ref], textposition="outside",
                     hovertemplate="%{x}<br>%{y:.2f} MB<extra>workshop</extra>")
     fig.update_layout(
         title=title or "Image size per variant (smaller is better)",
@@ -67,7 +63,7 @@ def layers_chart(results: list[BuildResult]) -> go.Figure:
     ours = [sum(x.size_bytes for x in r.layers if not x.from_base) / MB for r in results]
     fig = go.Figure()
     fig.add_bar(name="from the base image", x=names, y=base, marker_color=BASE,
-                text=[_label(x) if x else "" for x in base], textposition="inside")
+                text=[_label(x) for x in base], textposition="inside")
     fig.add_bar(name="added by our Dockerfile", x=names, y=ours, marker_color=DOCKERFILE,
                 text=[_label(x) for x in ours], textposition="outside")
     fig.update_layout(

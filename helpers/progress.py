@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Protocol
+from typing import Protocol, TextIO
 
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 
@@ -12,30 +12,33 @@ STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 class Progress(Protocol):
     """Receive a build's events as they stream from the engine."""
 
-    def step(self, n: int, total: int, instruction: str) -> None: ...
+    def step(self, n: int, total: int, instruction: str) -> None:
+        """Report that step ``n`` of ``total`` starts."""
 
-    def line(self, text: str) -> None: ...
+    def line(self, text: str) -> None:
+        """Report one line the build printed."""
 
-    def close(self, ok: bool, summary: str) -> None: ...
+    def close(self, ok: bool, summary: str) -> None:
+        """Report the end of the build, and how it went."""
 
 
 class QuietProgress:
     """Show nothing (tests, benchmarks)."""
 
     def step(self, n: int, total: int, instruction: str) -> None:
-        pass
+        """Ignore a step."""
 
     def line(self, text: str) -> None:
-        pass
+        """Ignore a line."""
 
     def close(self, ok: bool, summary: str) -> None:
-        pass
+        """Ignore the end."""
 
 
 class TextProgress:
     """Print each step as one line; with ``verbose``, every line the build prints too."""
 
-    def __init__(self, title: str = "", verbose: bool = False, stream=None) -> None:
+    def __init__(self, title: str = "", verbose: bool = False, stream: TextIO | None = None) -> None:
         self.title = title
         self.verbose = verbose
         self.stream = stream or sys.stdout
@@ -48,15 +51,18 @@ class TextProgress:
         self._titled = True
 
     def step(self, n: int, total: int, instruction: str) -> None:
+        """Print the step and its instruction."""
         self._title()
         print(f"  [{n}/{total}] {instruction[:100]}", file=self.stream, flush=True)
 
     def line(self, text: str) -> None:
+        """Print the line when verbose."""
         if self.verbose:
             self._title()
             print(f"      {text}", file=self.stream, flush=True)
 
     def close(self, ok: bool, summary: str) -> None:
+        """Print how the build ended."""
         self._title()
         print(("  done: " if ok else "  failed: ") + summary, file=self.stream, flush=True)
 

@@ -13,15 +13,16 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import bases, engine
-from .build import build
+from .builder import build
 from .catalog import REPO, VARIANTS
 from .errors import RecordingMissing
 from .progress import QuietProgress
 from .results import BuildResult
-from .run import RunningApp
+from .container import RunningApp
 
 RECORDING = Path(__file__).resolve().parent / "data" / "recording.json"
 
@@ -41,6 +42,7 @@ class Recording:
 
     @property
     def summary(self) -> str:
+        """Say when, where and on what the recording was made, in one line."""
         p = self.provenance
         return (f"recorded {p['recorded_at']} with Docker {p['engine_version']} on {p['arch']} "
                 f"({p['bases']} base images), kit commit {p['kit_commit'][:10]}")

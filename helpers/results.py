@@ -50,6 +50,7 @@ class BuildResult:
 
     @property
     def size_mb(self) -> float:
+        """Return the size in decimal MB, as Docker counts."""
         return self.size_bytes / MB
 
     @property
@@ -59,17 +60,28 @@ class BuildResult:
 
     @property
     def uses_local_bases(self) -> bool:
+        """Say whether any base was a local equivalent."""
         return any(b.local_equivalent for b in self.bases)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the result as plain JSON-ready data."""
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "BuildResult":
+    def from_dict(cls, d: dict[str, Any]) -> BuildResult:
+        """Rebuild a result from ``to_dict()`` data."""
         d = dict(d)
         d["layers"] = [Layer(**x) for x in d.get("layers", [])]
         d["bases"] = [BaseUsed(**x) for x in d.get("bases", [])]
         return cls(**d)
+
+
+def human_size(n_bytes: float, sep: str = "") -> str:
+    """Format bytes as `docker image ls` does: decimal units, three significant digits (6.52MB)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.3g}{sep}{unit}"
+    return f"{n_bytes:.0f}{sep}B"
 
 
 def sizes_table(results: list[BuildResult]) -> pd.DataFrame:

@@ -6,7 +6,7 @@ directly, so a headless run (nbval) executes the same code.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import ipywidgets as w
 from IPython.display import display
@@ -25,14 +25,17 @@ class BarProgress:
         display(w.VBox([self.label, self.bar]))
 
     def step(self, n: int, total: int, instruction: str) -> None:
+        """Move the bar to step ``n`` of ``total``."""
         self.bar.max = total
         self.bar.value = n
         self.label.value = f"<b>{self.title}</b>: step {n}/{total} <code>{_esc(instruction[:90])}</code>"
 
     def line(self, text: str) -> None:
+        """Ignore build output lines (the bar shows steps only)."""
         pass
 
     def close(self, ok: bool, summary: str) -> None:
+        """Fill the bar, green when the build worked, red when not."""
         self.bar.value = self.bar.max
         self.bar.bar_style = "success" if ok else "danger"
         self.label.value = f"<b>{self.title}</b>: {'done' if ok else 'failed'}, {_esc(summary)}"
@@ -45,12 +48,12 @@ def _esc(text: str) -> str:
 def chooser(
     builders: list[tuple[str, str]],
     runtimes: list[tuple[str, str]],
-    on_build: Callable[[str, str, w.Output], None],
+    on_build: Callable[[str, str], None],
     default: tuple[str, str],
 ) -> w.VBox:
     """Return two dropdowns (builder base, runtime base) and a button that calls ``on_build``.
 
-    ``on_build(builder, runtime, output)`` runs inside the output area: a KitError it raises is shown
+    ``on_build(builder, runtime)`` runs inside the output area: a KitError it raises is shown
     there as the kit's one-line message, never as a traceback.
     """
     builder = w.Dropdown(options=builders, value=default[0], description="build on",
@@ -65,7 +68,7 @@ def chooser(
         try:
             with out:
                 try:
-                    on_build(builder.value, runtime.value, out)
+                    on_build(builder.value, runtime.value)
                 except KitError as exc:
                     print(f"error: {exc}")
         finally:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from docker.errors import ImageNotFound
 
 from helpers import build
 from helpers.catalog import APP_DIR, REPO
@@ -55,7 +56,7 @@ def test_go_code_that_does_not_compile_shows_the_compiler(tmp_path: Path, docker
     with pytest.raises(BuildFailed, match="Go compiler rejected") as err:
         build("multistage", context=ctx, tag="cms-daq-workshop-broken:latest", progress=QuietProgress())
     assert "main.go:" in err.value.detail and "undefined: Greting" in err.value.detail
-    with pytest.raises(Exception):
+    with pytest.raises(ImageNotFound):
         docker_engine.images.get("cms-daq-workshop-broken:latest")
 
 

@@ -10,6 +10,7 @@ import pytest
 from helpers import VARIANTS, build
 from helpers.catalog import APP_DIR, BASES, LABEL, ROLE_LABEL
 from helpers.bases import has_image
+from helpers.cleanup import remove_repo
 from helpers.errors import BuildFailed
 from helpers.progress import QuietProgress
 
@@ -85,6 +86,15 @@ def test_built_images_carry_the_kits_labels(built, docker_engine) -> None:
         assert labels[LABEL] == "true" and labels[ROLE_LABEL] == "variant"
 
 
+def test_building_only_the_test_stage_keeps_the_variants_tag(built, docker_engine) -> None:
+    r = build("scratch-hardened", target="test", progress=QuietProgress())
+    try:
+        assert r.tag == "cms-daq-workshop-scratch-hardened:test"
+        assert docker_engine.images.get(built["scratch-hardened"].tag).attrs["Size"] < 10_000_000
+    finally:
+        docker_engine.images.remove(r.tag)
+
+
 def test_go_tests_run_in_the_test_stage(docker_engine) -> None:
     # nocache: a cached test stage would not run (nor print) the tests again.
     r = build("scratch-hardened", target="test", tag="cms-daq-workshop-gotest:latest", nocache=True,
@@ -93,7 +103,7 @@ def test_go_tests_run_in_the_test_stage(docker_engine) -> None:
         text = "\n".join(r.log)
         assert "--- PASS: TestRoutes" in text and "--- PASS: TestListenAddr" in text
     finally:
-        docker_engine.images.remove(r.tag)
+        remove_repo("cms-daq-workshop-gotest")
 
 
 def test_a_failing_go_test_fails_the_build(tmp_path: Path) -> None:
@@ -121,5 +131,4 @@ def test_editing_main_go_reuses_the_module_download_layer(built, tmp_path: Path,
         assert "Using cache" not in log[copy_go + 1]
         assert r.image_id != built["multistage"].image_id
     finally:
-        docker_engine.images.remove(r.tag)
-        docker_engine.images.remove("cms-daq-workshop-edit:stage-1")
+        remove_repo("cms-daq-workshop-edit")

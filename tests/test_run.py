@@ -7,8 +7,10 @@ import socket
 import pytest
 
 from helpers import VARIANTS, run
-from helpers.cleanup import kit_containers
-from helpers.errors import BaseImageMissing, PortInUse
+from helpers.builder import build
+from helpers.cleanup import kit_containers, remove_repo
+from helpers.errors import BaseImageMissing, ContainerFailed, PortInUse
+from helpers.progress import QuietProgress
 
 pytestmark = pytest.mark.docker
 
@@ -54,3 +56,19 @@ def test_port_taken_by_another_container_is_one_clear_error(built) -> None:
 def test_running_an_image_that_does_not_exist_says_so() -> None:
     with pytest.raises(BaseImageMissing, match="build it first"):
         run("cms-daq-workshop-no-such-image:latest").start()
+
+
+def test_a_container_that_exits_at_once_is_one_clear_error(tmp_path, docker_engine) -> None:
+    """A binary that cannot start (here: exits 3) shows its logs, not a KeyError, and is removed."""
+    df = tmp_path / "Dockerfile.crash"
+    df.write_text('ARG RUNTIME_IMAGE=alpine:3.16\nFROM ${RUNTIME_IMAGE}\n'
+                  'ENTRYPOINT ["sh", "-c", "echo cannot start: no such file >&2; exit 3"]\n')
+    r = build("crash", dockerfile=df, bases={"RUNTIME_IMAGE": "alpine"}, progress=QuietProgress())
+    try:
+        before = len(kit_containers())
+        with pytest.raises(ContainerFailed, match="exited \\(code 3\\)") as err:
+            run(r).start()
+        assert "cannot start: no such file" in err.value.detail
+        assert len(kit_containers()) == before
+    finally:
+        remove_repo(r.tag.rsplit(":", 1)[0])

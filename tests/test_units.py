@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from helpers import bases
-from helpers.build import _build_error
+from helpers.builder import _build_error
 from helpers.errors import BaseImageMissing, BuildFailed, KitError, ProvisionFailed
 from helpers.progress import STEP, TextProgress
 from helpers.results import BaseUsed, BuildResult, Layer, sizes_table

@@ -14,6 +14,7 @@ import uuid
 from types import TracebackType
 
 from docker.errors import APIError, ImageNotFound, NotFound
+from docker.models.containers import Container
 
 from . import engine
 from .catalog import CONTAINER_LABEL, LABEL
@@ -41,12 +42,12 @@ class RunningApp:
         self.image = image.tag if isinstance(image, BuildResult) else image
         self.host_port = host_port
         self.ready_timeout = ready_timeout
-        self.container = None
+        self.container: Container | None = None
         self.name = f"cms-daq-kit-{uuid.uuid4().hex[:8]}"
         self.stop_seconds: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
-    def start(self) -> "RunningApp":
+    def start(self) -> RunningApp:
         """Create and start the container, then wait until the app answers on /healthz."""
         client = engine.client()
         if self.host_port is not None and not port_is_free(self.host_port):
@@ -81,8 +82,6 @@ class RunningApp:
                 ) from None
             raise ContainerFailed(f"The container of {self.image} did not start.", "read the engine's answer below.", text) from None
         try:
-            self.container.reload()
-            self.host_port = int(self.container.ports[APP_PORT][0]["HostPort"])
             self._wait_ready()
         except BaseException:
             self.stop()
@@ -94,13 +93,18 @@ class RunningApp:
         last = ""
         while time.monotonic() < deadline:
             self.container.reload()
-            if self.container.status in ("exited", "dead"):
+            if self.container.status in ("exited", "dead"):  # checked first: an exited container has no ports
                 logs = self.container.logs(tail=15).decode(errors="replace")
                 raise ContainerFailed(
                     f"The container of {self.image} exited (code {self.container.attrs['State']['ExitCode']}) before it answered.",
                     "read its last log lines below; a binary built for another OS or with cgo will not start in scratch.",
                     detail=logs,
                 )
+            bindings = self.container.ports.get(APP_PORT) or []
+            if not bindings:
+                time.sleep(0.2)
+                continue
+            self.host_port = int(bindings[0]["HostPort"])
             try:
                 self.get("/healthz", timeout=1)
                 return
@@ -135,7 +139,7 @@ class RunningApp:
             pass
         self.container = None
 
-    def __enter__(self) -> "RunningApp":
+    def __enter__(self) -> RunningApp:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -144,6 +148,7 @@ class RunningApp:
     # -- talking to it -----------------------------------------------------------------------
     @property
     def url(self) -> str:
+        """Return the app's address on this machine."""
         return f"http://127.0.0.1:{self.host_port}"
 
     def get(self, path: str = "/", timeout: float = 5) -> str:

@@ -170,13 +170,6 @@ def _remove_if_unused(old_id: str | None) -> None:
         pass  # still used by a container or another tag: leave it
 
 
-def _image_id(ref: str) -> str | None:
-    try:
-        return engine.client().images.get(ref).id
-    except ImageNotFound:
-        return None
-
-
 def layers_of(image_ref: str, base_ref: str | None) -> list[Layer]:
     """Return an image's layers, oldest first, each marked as coming from its base image or not."""
     client = engine.client()
@@ -222,9 +215,12 @@ def build(
     wanted = dict(v.bases)
     wanted.update(bases or {})
     used: list[BaseUsed] = [_bases.resolve(arg, ref) for arg, ref in wanted.items()]
-    tag = tag or (v.tag if dockerfile is None and not bases else f"{TAG_PREFIX}{_slug(name)}:latest")
+    if tag is None:
+        repo = v.tag.rsplit(":", 1)[0] if dockerfile is None and not bases else f"{TAG_PREFIX}{slug(name)}"
+        # A stage built on its own (--target test) gets its own tag, never the variant's :latest.
+        tag = f"{repo}:{slug(target) if target else 'latest'}"
     repo = tag.rsplit(":", 1)[0]
-    old_ids = {t: _image_id(t) for t in [tag] + [f"{repo}:stage-{i}" for i in range(1, 6)]}
+    old_ids = {t: _bases.image_id(t) for t in [tag] + [f"{repo}:stage-{i}" for i in range(1, 6)]}
     raw = stream_build(
         path,
         Path(context),
@@ -241,7 +237,7 @@ def build(
     for i, sid in enumerate(raw.stage_ids, start=1):
         client.images.get(sid).tag(repo, tag=f"stage-{i}")
     image = client.images.get(raw.image_id or tag)
-    current = {_image_id(t) for t in old_ids}
+    current = {_bases.image_id(t) for t in old_ids}
     for old in set(old_ids.values()) - current:
         _remove_if_unused(old)
     final_base = next((b.used for b in used if b.arg == "RUNTIME_IMAGE"), None) or next(
@@ -264,5 +260,6 @@ def build(
     )
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """Turn any text into a piece of an image tag: lower case, letters, digits and dashes."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "custom"
