@@ -192,7 +192,9 @@ def recipe(tag: str) -> str:
         text = f"debootstrap --variant=minbase {DEBIAN_SUITE}; trim v1"
     else:
         dockerfile, parents = _MAKERS[tag]
-        text = (DOCKERFILES / "bases" / dockerfile).read_text() + "".join(recipe(p) for p in parents.values())
+        lines = (DOCKERFILES / "bases" / dockerfile).read_text().splitlines()
+        steps = [x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")]  # comments don't count
+        text = "\n".join(steps) + "".join(recipe(p) for p in parents.values())
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -67,7 +67,7 @@ def record(path: Path = RECORDING, say: Callable[[str], None] = print) -> Record
             r.greeting = app.greeting()
         r.log = [x for x in r.log if x.startswith("Step ")]  # the steps, not every line
         results[name] = r
-    states = {s.state for s in bases.status() if s.state != "built-in"}
+    states = {"local" if s.state == "stale" else s.state for s in bases.status() if s.state != "built-in"}
     rec = Recording(
         provenance={
             "recorded_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
