@@ -102,6 +102,14 @@ def pull(ref: str, say: Say = print) -> None:
         ) from None
 
 
+def registry_of(ref: str) -> str:
+    """Return the registry an image reference pulls from (docker.io unless its first part is a host)."""
+    first = ref.split("/", 1)[0]
+    if "/" in ref and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
 @dataclass
 class BaseStatus:
     """Say how one catalog base is available: official, local equivalent, or not at all (and why)."""
@@ -141,25 +149,30 @@ def status() -> list[BaseStatus]:
 def ensure_all(say: Say = print, offline: bool | None = None) -> list[BaseStatus]:
     """Make every catalog base available: pull official images, or make local equivalents.
 
-    Idempotent: what is already here is left alone, so a second run takes a second or two.
-    ``offline`` (default: the KIT_OFFLINE environment variable) skips pulling altogether.
+    The official image is preferred: it is pulled whenever a registry answers, even where a local
+    equivalent exists. A registry that fails once is not asked again in this run, and local
+    equivalents are made for what is missing. What is already here is left alone, so a second run
+    takes a second or two. ``offline`` (default: the KIT_OFFLINE environment variable) never pulls.
     """
     if offline is None:
         offline = os.environ.get("KIT_OFFLINE", "") not in ("", "0")
-    registry_answers = not offline
+    failed: set[str] = set()  # registries that did not answer
     for st in status():
-        if st.state not in ("missing", "stale"):
+        if st.state in ("official", "built-in"):
             continue
-        if registry_answers and st.state == "missing":
+        host = registry_of(st.official)
+        if not offline and host not in failed:
             try:
                 say(f"Pulling {st.official} ...")
                 pull(st.official, say)
                 continue
             except BaseImageMissing as exc:
-                say(f"  no registry answers ({exc.detail.removeprefix('the registry said: ')[:120]}); "
-                    "making local equivalents from Debian packages instead")
-                registry_answers = False
-        make_local(BASES[st.key], say)
+                fallback = "keeping" if st.state == "local" else "making"
+                say(f"  {host} did not give it ({exc.detail.removeprefix('the registry said: ')[:120]}); "
+                    f"{fallback} the local equivalent")
+                failed.add(host)
+        if st.state in ("missing", "stale"):
+            make_local(BASES[st.key], say)
     return status()
 
 

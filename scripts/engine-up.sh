@@ -3,8 +3,8 @@
 #
 # Order of attempts:
 #   1. an engine already answers (Docker Desktop, a running dockerd, DOCKER_HOST): nothing to do;
-#   2. Debian/Ubuntu as root: install Debian's docker.io (and debootstrap, used to make local base
-#      images), start dockerd in the background, wait until it answers;
+#   2. Debian/Ubuntu as root: install Debian's docker.io (with debootstrap, used to make local base
+#      images, and docker-registry, which the tests pull from), start dockerd, wait until it answers;
 #   3. otherwise: stop with one message that says how to start Docker on this machine.
 set -euo pipefail
 
@@ -16,11 +16,12 @@ need_pkgs() {
   local missing=()
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)  # the pull tests' registry
   command -v docker >/dev/null 2>&1 || missing+=(docker.io)
   printf '%s\n' "${missing[@]}" | sort -u | grep . || true
 }
 
-if ! command -v docker >/dev/null 2>&1 || ! answers || ! command -v debootstrap >/dev/null 2>&1; then
+if ! command -v docker >/dev/null 2>&1 || ! answers || [ -n "$(need_pkgs)" ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     if answers; then
       exit 0   # an engine answers; local base images will need `debootstrap` only if no registry answers

@@ -18,8 +18,18 @@ def test_every_base_is_available() -> None:
 def test_ensure_all_does_nothing_when_everything_is_here(docker_engine) -> None:
     before = {i.id for i in docker_engine.images.list()}
     said: list[str] = []
-    bases.ensure_all(say=said.append)
+    bases.ensure_all(say=said.append, offline=True)
     assert said == [] and {i.id for i in docker_engine.images.list()} == before
+
+
+def test_ensure_all_without_a_registry_keeps_the_local_bases(docker_engine) -> None:
+    if all(s.state in ("official", "built-in") for s in bases.status()):
+        pytest.skip("official bases here: nothing to fall back from")  # pragma: no cover
+    before = {i.id for i in docker_engine.images.list()}
+    said: list[str] = []
+    bases.ensure_all(say=said.append, offline=False)
+    assert {i.id for i in docker_engine.images.list()} == before
+    assert any("keeping the local equivalent" in s for s in said)
 
 
 def test_local_equivalents_are_labelled_and_never_official(docker_engine) -> None:

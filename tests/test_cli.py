@@ -17,7 +17,7 @@ def test_doctor_reports_ready() -> None:
 
 
 def test_images_is_idempotent() -> None:
-    proc = cli("images")
+    proc = cli("images", "--offline")
     assert proc.returncode == 0 and "missing" not in proc.stdout
     assert "Pulling" not in proc.stdout and "Making" not in proc.stdout
 

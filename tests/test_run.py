@@ -72,3 +72,22 @@ def test_a_container_that_exits_at_once_is_one_clear_error(tmp_path, docker_engi
         assert len(kit_containers()) == before
     finally:
         remove_repo(r.tag.rsplit(":", 1)[0])
+
+
+def test_two_lessons_at_once_do_not_collide(built) -> None:
+    """Two notebooks building and running the same variant at the same time: both work, ports differ."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    both_running = threading.Barrier(2, timeout=120)
+
+    def build_and_greet(_: int) -> tuple[int, str]:
+        r = build("multistage", progress=QuietProgress())
+        with run(r) as app:
+            both_running.wait()  # the two containers are up at the same time
+            return app.host_port, app.greeting()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        (port_a, hello_a), (port_b, hello_b) = pool.map(build_and_greet, [1, 2])
+    assert hello_a == hello_b == "Hello CMS DAQ Group!"
+    assert port_a != port_b

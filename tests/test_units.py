@@ -89,3 +89,11 @@ def test_debootstrap_needs_root_and_says_so(monkeypatch) -> None:
     monkeypatch.setattr(bases.shutil, "which", lambda name: None)
     with pytest.raises(ProvisionFailed, match="debootstrap is not installed"):
         bases.debootstrap_image("kit-local/debian:bookworm", say=lambda s: None)
+
+
+def test_registry_of_a_reference() -> None:
+    assert bases.registry_of("golang:1.19.3-bullseye") == "docker.io"
+    assert bases.registry_of("library/alpine:3.16") == "docker.io"
+    assert bases.registry_of("gcr.io/distroless/static-debian11:nonroot") == "gcr.io"
+    assert bases.registry_of("127.0.0.1:5000/kit/busybox:1") == "127.0.0.1:5000"
+    assert bases.registry_of("localhost/x") == "localhost"

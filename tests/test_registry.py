@@ -1,0 +1,99 @@
+"""Where a registry answers, the kit pulls the official image instead of making a local equivalent.
+
+Docker Hub is out of reach here, so the test runs a real registry (Debian's docker-registry, the
+CNCF distribution server) on a free loopback port, pushes an image to it, and points one catalog
+base's official name at it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import replace
+
+import pytest
+
+from helpers import bases
+from helpers.catalog import BASES
+
+pytestmark = pytest.mark.docker
+
+REGISTRY = shutil.which("docker-registry")
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory, docker_engine):
+    """Run a registry on 127.0.0.1 (which Docker trusts without TLS) and return its host:port."""
+    if REGISTRY is None:
+        msg = "docker-registry is not installed: `make test` installs it (scripts/engine-up.sh)"
+        if os.environ.get("CI") or os.environ.get("KIT_REQUIRE_ENGINE"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = tmp_path_factory.mktemp("registry")
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
+    )
+    proc = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the registry did not start")
+                time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _push(client, source: str, ref: str) -> None:
+    repo, tag = ref.rsplit(":", 1)
+    client.images.get(source).tag(repo, tag)
+    for chunk in client.api.push(repo, tag=tag, stream=True, decode=True):
+        assert "error" not in chunk, chunk
+    client.images.remove(ref)
+
+
+def test_pull_shows_progress_and_brings_the_image(registry, docker_engine) -> None:
+    ref = f"{registry}/kit-test/busybox:1"
+    _push(docker_engine, BASES["alpine"].local or "", ref)
+    said: list[str] = []
+    try:
+        bases.pull(ref, say=said.append)
+        assert bases.has_image(ref)
+        assert any("Pull complete" in s or "Downloaded newer image" in s for s in said), said
+    finally:
+        docker_engine.images.remove(ref)
+
+
+def test_images_prefers_pulling_the_official_base(registry, docker_engine, monkeypatch) -> None:
+    official = f"{registry}/library/alpine:3.16"
+    _push(docker_engine, BASES["alpine"].local or "", official)
+    monkeypatch.setitem(BASES, "alpine", replace(BASES["alpine"], official=official))
+    try:
+        states = {s.key: s.state for s in bases.ensure_all(say=lambda s: None, offline=False)}
+        assert states["alpine"] == "official"
+        used = bases.resolve("RUNTIME_IMAGE", "alpine")
+        assert used.used == official and not used.local_equivalent
+    finally:
+        if bases.has_image(official):
+            docker_engine.images.remove(official)
+
+
+def test_a_registry_that_lacks_the_image_is_one_clear_error(registry) -> None:
+    with pytest.raises(bases.BaseImageMissing, match="pulling it failed") as err:
+        bases.pull(f"{registry}/kit-test/nothing-here:1", say=lambda s: None)
+    assert "registry said" in err.value.detail
