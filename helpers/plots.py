@@ -43,16 +43,8 @@ def size_chart(results: list[BuildResult], workshop: bool = True, title: str | N
         fig.add_bar(name="workshop (2022)", x=names, y=ref, marker_color=WORKSHOP,
                     text=[_label(x) for x in ref], textposition="outside",
                     hovertemplate="%{x}<br>%{y:.2f} MB<extra>workshop</extra>")
-    fig.update_layout(
-        title=title or "Image size per variant (smaller is better)",
-        yaxis=dict(title="image size (MB, log scale)", type="log"),
-        xaxis=dict(title="image variant"),
-        barmode="group",
-        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
-        margin=dict(t=90),
-        height=480,
-    )
-    return fig
+    return _laid_out(fig, title or "Image size per variant (smaller is better)",
+                     dict(title="image size (MB, log scale)", type="log"), barmode="group")
 
 
 def layers_chart(results: list[BuildResult]) -> go.Figure:
@@ -66,11 +58,17 @@ def layers_chart(results: list[BuildResult]) -> go.Figure:
                 text=[_label(x) for x in base], textposition="inside")
     fig.add_bar(name="added by our Dockerfile", x=names, y=ours, marker_color=DOCKERFILE,
                 text=[_label(x) for x in ours], textposition="outside")
+    return _laid_out(fig, "Where the bytes are: base image vs what our Dockerfile added",
+                     dict(title="size (MB)"), barmode="stack")
+
+
+def _laid_out(fig: go.Figure, title: str, yaxis: dict, barmode: str) -> go.Figure:
+    """Give a bar chart the kit's layout: title, axis titles with units, legend above the bars."""
     fig.update_layout(
-        title="Where the bytes are: base image vs what our Dockerfile added",
-        yaxis=dict(title="size (MB)"),
+        title=title,
+        yaxis=yaxis,
         xaxis=dict(title="image variant"),
-        barmode="stack",
+        barmode=barmode,
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
         margin=dict(t=90),
         height=480,

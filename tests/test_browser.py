@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import pytest
 from helpers import VARIANTS
 from helpers.catalog import REPO
 from helpers.cleanup import kit_containers
+from support import free_port, wait_for_http
 
 pytestmark = [pytest.mark.docker, pytest.mark.browser]
 
@@ -28,12 +26,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO / "artifacts" / "browser"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync", "--disable-quic"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +39,7 @@ def lab(tmp_path_factory):
     pytest.importorskip("playwright")
     work = tmp_path_factory.mktemp("lab")
     shutil.copytree(REPO / "notebooks", work / "notebooks")
-    port, token = _free_port(), uuid.uuid4().hex
+    port, token = free_port(), uuid.uuid4().hex
     log = open(work / "jupyter.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
@@ -57,15 +49,10 @@ def lab(tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("JupyterLab did not start:\n" + (work / "jupyter.log").read_text()[-3000:])
-                time.sleep(0.5)
+        try:
+            wait_for_http(f"{url}/api/status?token={token}", proc, 60, "JupyterLab")
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n" + (work / "jupyter.log").read_text()[-3000:]) from None
         yield url, token
     finally:
         proc.terminate()

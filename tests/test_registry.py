@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from dataclasses import replace
 
 import pytest
 
 from helpers import bases
 from helpers.catalog import BASES
+from support import free_port, wait_for_http
 
 pytestmark = pytest.mark.docker
 
@@ -33,9 +31,7 @@ def registry(tmp_path_factory, docker_engine):
         if os.environ.get("CI") or os.environ.get("KIT_REQUIRE_ENGINE"):
             pytest.fail(msg)
         pytest.skip(msg)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     root = tmp_path_factory.mktemp("registry")
     config = root / "config.yml"
     config.write_text(
@@ -44,15 +40,7 @@ def registry(tmp_path_factory, docker_engine):
     )
     proc = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the registry did not start")
-                time.sleep(0.2)
+        wait_for_http(f"http://127.0.0.1:{port}/v2/", proc, 30, "the registry")
         yield f"127.0.0.1:{port}"
     finally:
         proc.terminate()
