@@ -47,14 +47,22 @@ def mode(refresh: bool = False) -> str:
 
 
 _BANNER_SHOWN = False
+_RECORDING: recording.Recording | None = None
+
+
+def _load() -> recording.Recording:
+    """Read the recording once per kernel."""
+    global _RECORDING
+    if _RECORDING is None:
+        _RECORDING = recording.load()
+    return _RECORDING
 
 
 def _recorded() -> recording.Recording:
     """Return the recording, showing the recorded-results banner the first time in this kernel."""
-    rec = recording.load()
     if not _BANNER_SHOWN:
         banner()
-    return rec
+    return _load()
 
 
 def banner() -> None:
@@ -63,7 +71,7 @@ def banner() -> None:
     if mode() != "recorded":
         return
     _BANNER_SHOWN = True
-    rec = recording.load()
+    rec = _load()
     display(HTML(
         '<div style="border-left:6px solid #e6a700;background:#fff8e1;padding:8px 12px;color:#333">'
         "<b>Recorded results.</b> No Docker engine answers here (on Binder there is none), so nothing is "
@@ -145,8 +153,9 @@ def build(name: str, **kwargs) -> BuildResult:
     if kwargs:
         raise EngineUnavailable("This build has options only a live engine can honour.",
                                 "run the kit where Docker runs (make lessons).")
-    r = _recorded().results[name]
-    print(f"{r.tag}: recorded result ({_recorded().provenance['recorded_at']}), not built here")
+    rec = _recorded()
+    r = rec.results[name]
+    print(f"{r.tag}: recorded result ({rec.provenance['recorded_at']}), not built here")
     return r
 
 
