@@ -6,8 +6,8 @@ records which one it got, so no base is ever swapped silently.
 
 Local equivalents are made from Debian packages only: ``debootstrap`` gives a Debian root file
 system (imported as ``kit-local/debian:bookworm``), and small Dockerfiles in ``dockerfiles/bases/``
-build the rest on top of it. Every local Go builder carries Debian's package
-``golang-go`` of Debian 12 (Go 1.19.8, the workshop's Go minor version) for both Go builders.
+build the rest on top of it. Both local Go builders carry Debian 12's ``golang-go`` (Go 1.19.8,
+the workshop's Go minor version).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
@@ -41,10 +41,7 @@ Say = Callable[[str], None]
 
 def has_image(ref: str) -> bool:
     """Say whether this engine holds an image under this reference."""
-    try:
-        return image_id(ref) is not None
-    except APIError:  # e.g. an invalid reference: treat as absent, pulling will say why
-        return False
+    return image_id(ref) is not None
 
 
 def resolve(arg: str, ref: str) -> BaseUsed:
@@ -54,14 +51,15 @@ def resolve(arg: str, ref: str) -> BaseUsed:
     """
     b = BASES.get(ref)
     if b is None:
-        if has_image(ref):
-            return BaseUsed(arg, ref, ref, False, image_id(ref) or "")
-        pull(ref)  # raises BaseImageMissing with the registry's answer
+        if image_id(ref) is None:
+            pull(ref)  # raises BaseImageMissing with the registry's answer
         return BaseUsed(arg, ref, ref, False, image_id(ref) or "")
-    if has_image(b.official):
-        return BaseUsed(arg, b.official, b.official, False, image_id(b.official) or "")
-    if b.local and has_image(b.local):
-        return BaseUsed(arg, b.official, b.local, True, image_id(b.local) or "", b.differs)
+    found = image_id(b.official)
+    if found is not None:
+        return BaseUsed(arg, b.official, b.official, False, found)
+    found = image_id(b.local) if b.local else None
+    if found is not None:
+        return BaseUsed(arg, b.official, b.local or "", True, found, b.differs)
     raise BaseImageMissing(
         f"The base image {b.official} ({b.role}) is not on this engine"
         + (f", and neither is its local equivalent {b.local}." if b.local else "."),
@@ -77,6 +75,8 @@ def image_id(ref: str) -> str | None:
     try:
         return engine.client().images.get(ref).id
     except (ImageNotFound, NotFound):
+        return None
+    except APIError:  # e.g. an invalid reference: absent here; pulling it will say why
         return None
 
 
@@ -230,7 +230,7 @@ def _make(tag: str, say: Say) -> None:
     dockerfile, parents = _MAKERS[tag]
     for parent in parents.values():
         _make(parent, say)
-    from .builder import stream_build
+    from .builder import remove_if_untagged, stream_build
     from .progress import TextProgress
 
     say(f"Making {tag} (local equivalent) from dockerfiles/bases/{dockerfile} ...")
@@ -244,10 +244,7 @@ def _make(tag: str, say: Say) -> None:
             progress=TextProgress(),
         )
     for stage in raw.stage_ids:  # the "fetch" stage: not needed once the base is made
-        try:
-            engine.client().images.remove(stage)
-        except APIError:
-            pass
+        remove_if_untagged(stage)
 
 
 def debootstrap_image(tag: str, say: Say = print) -> None:

@@ -51,11 +51,7 @@ def stream_build(
     progress: Progress | None = None,
 ) -> RawBuild:
     """Build one Dockerfile against a context, streaming progress; raise BuildFailed on error."""
-    if not Path(dockerfile).is_file():
-        raise DockerfileMissing(
-            f"There is no Dockerfile at {dockerfile}.",
-            "check the path (Dockerfiles live in dockerfiles/), or restore it with `git checkout -- dockerfiles/`.",
-        )
+    _require_dockerfile(dockerfile)
     client = engine.client()
     progress = progress or default_progress(f"Building {tag}")
     log: list[str] = []
@@ -103,11 +99,11 @@ def stream_build(
         message = exc.explanation or str(exc)
         log.append(str(message))
         progress.close(False, str(message)[:200])
-        _remove_leftover(last_id)
+        remove_if_untagged(last_id)
         raise _build_error(tag, dockerfile, str(message), log) from None
     except KitError as exc:
         progress.close(False, exc.what)
-        _remove_leftover(last_id)
+        remove_if_untagged(last_id)
         raise
     seconds = time.monotonic() - started
     if not image_id:  # older engines only print "Successfully built <id>"
@@ -117,6 +113,16 @@ def stream_build(
                 break
     progress.close(True, f"{tag} in {seconds:.1f} s")
     return RawBuild(image_id=image_id, log=log, seconds=seconds, stage_ids=stage_ids)
+
+
+def _require_dockerfile(path: str | Path) -> None:
+    """Raise DockerfileMissing unless there is a file at ``path``."""
+    if not Path(path).is_file():
+        raise DockerfileMissing(
+            f"There is no Dockerfile at {path}.",
+            "check the path: the kit's Dockerfiles are in dockerfiles/ (restore them with "
+            "`git checkout -- dockerfiles/`), the exercise's starting file is notebooks/exercise/Dockerfile.",
+        )
 
 
 def _build_error(tag: str, dockerfile: Path, message: str, log: list[str]) -> Exception:
@@ -145,10 +151,12 @@ def _build_error(tag: str, dockerfile: Path, message: str, log: list[str]) -> Ex
     return BuildFailed(what, hint, detail=detail)
 
 
-def _remove_leftover(image_id: str) -> None:
-    """Remove what a failed build left: its last untagged step image and the untagged steps before it.
+def remove_if_untagged(image_id: str | None) -> None:
+    """Remove an image no tag names any more, with the untagged images under it that nothing else uses.
 
-    Tagged images (a base, a stage another build tagged) and images other images stand on are kept.
+    For what a failed build left, an image a rebuild moved its tag away from, a base's helper stage.
+    An image that still has a tag (a base, a stage another variant tagged) is kept: removing it by id
+    would silently take that tag away. So is one that a container or another image stands on.
     """
     if not image_id:
         return
@@ -157,17 +165,7 @@ def _remove_leftover(image_id: str) -> None:
         if not image.tags:
             engine.client().images.remove(image.id, force=False, noprune=False)
     except (APIError, ImageNotFound):
-        pass  # shared with another image: it is someone's cache, not a leftover
-
-
-def _remove_if_unused(old_id: str | None) -> None:
-    """Remove an image a tag pointed at before this build, if nothing else uses it."""
-    if not old_id:
-        return
-    try:
-        engine.client().images.remove(old_id, force=False, noprune=False)
-    except APIError:
-        pass  # still used by a container or another tag: leave it
+        pass  # in use, or someone's cache: not a leftover
 
 
 def layers_of(image_ref: str, base_ref: str | None) -> list[Layer]:
@@ -207,11 +205,7 @@ def build(
     else:
         v = VARIANTS.get(name) or Variant(name, str(dockerfile), name, "custom build", {})
         path = Path(dockerfile)
-        if not path.is_file():
-            raise DockerfileMissing(
-                f"There is no Dockerfile at {path}.",
-                "check the path; the exercise's starting file is in notebooks/exercise/.",
-            )
+        _require_dockerfile(path)  # before resolving bases, which may pull
     wanted = dict(v.bases)
     wanted.update(bases or {})
     used: list[BaseUsed] = [_bases.resolve(arg, ref) for arg, ref in wanted.items()]
@@ -229,7 +223,7 @@ def build(
         labels={LABEL: "true", ROLE_LABEL: "variant", "org.cms-daq-kit.variant": name},
         target=target,
         nocache=nocache,
-        progress=progress or default_progress(f"Building {tag}"),
+        progress=progress,
     )
     client = engine.client()
     # Tag each earlier stage's image (the classic builder leaves it untagged: `<none>` in `docker
@@ -237,14 +231,12 @@ def build(
     for i, sid in enumerate(raw.stage_ids, start=1):
         client.images.get(sid).tag(repo, tag=f"stage-{i}")
     image = client.images.get(raw.image_id or tag)
-    current = {_bases.image_id(t) for t in old_ids}
-    for old in set(old_ids.values()) - current:
-        _remove_if_unused(old)
-    final_base = next((b.used for b in used if b.arg == "RUNTIME_IMAGE"), None) or next(
-        (b.used for b in used if b.arg == "BUILDER_IMAGE"), None
-    )
-    if target is not None and target != "final":
-        final_base = next((b.used for b in used if b.arg == "BUILDER_IMAGE"), final_base)
+    for old in set(old_ids.values()):
+        remove_if_untagged(old)
+    # The image's own base: the runtime one, unless there is none or only an earlier stage was built.
+    by_arg = {b.arg: b.used for b in used}
+    ends_on_runtime = "RUNTIME_IMAGE" in by_arg and target in (None, "final")
+    final_base = by_arg.get("RUNTIME_IMAGE" if ends_on_runtime else "BUILDER_IMAGE")
     return BuildResult(
         variant=name,
         tag=tag,

@@ -60,9 +60,13 @@ def _load() -> recording.Recording:
 
 def _recorded() -> recording.Recording:
     """Return the recording, showing the recorded-results banner the first time in this kernel."""
+    _banner_once()
+    return _load()
+
+
+def _banner_once() -> None:
     if not _BANNER_SHOWN:
         banner()
-    return _load()
 
 
 def banner() -> None:
@@ -82,8 +86,7 @@ def banner() -> None:
 
 
 def _needs_engine(what: str) -> None:
-    if not _BANNER_SHOWN:
-        banner()
+    _banner_once()
     print(f"{what} needs a live Docker engine, and none answers here (these lessons show recorded results).\n"
           "  What to do: run the kit where Docker runs (`make lessons`), then run this cell again.")
 

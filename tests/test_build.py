@@ -132,3 +132,19 @@ def test_editing_main_go_reuses_the_module_download_layer(built, tmp_path: Path,
         assert r.image_id != built["multistage"].image_id
     finally:
         remove_repo("cms-daq-workshop-edit")
+
+
+def test_rebuilding_keeps_a_stage_image_another_variant_tagged(built, tmp_path: Path, docker_engine) -> None:
+    """multistage and alpine-runtime share their build stage; rebuilding one must not delete the other's."""
+    shared = docker_engine.images.get("cms-daq-workshop-alpine-runtime:stage-1").id
+    assert docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id == shared
+    ctx = tmp_path / "app"
+    shutil.copytree(APP_DIR, ctx)
+    with open(ctx / "main.go", "a") as f:
+        f.write("\n// another edit\n")
+    try:
+        build("multistage", context=ctx, progress=QuietProgress())  # moves multistage:stage-1
+        assert docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id != shared
+        assert docker_engine.images.get("cms-daq-workshop-alpine-runtime:stage-1").id == shared
+    finally:
+        build("multistage", progress=QuietProgress())  # back to the real app
