@@ -88,10 +88,17 @@ def _open_and_run_all(browser, lab, notebook: str, done_text: str):
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     # Wait for the last cell's printed check in an output area (the same words are in its source).
-    page.locator(".jp-OutputArea-output", has_text=done_text).first.wait_for(timeout=900_000)
+    # "attached", not "visible": JupyterLab may skip laying out cells scrolled out of view.
+    page.locator(".jp-OutputArea-output", has_text=done_text).first.wait_for(state="attached", timeout=900_000)
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                         has_text="Traceback").count() == 0
     return page
+
+
+def _show_chart(page) -> None:
+    """Wait for the first plotly chart, and scroll it into view as a learner would."""
+    page.wait_for_selector(".js-plotly-plot .trace.bars", state="attached", timeout=60_000)
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
 
 
 def _bars(page, index: int = 0) -> int:
@@ -115,7 +122,7 @@ def test_lesson_04_draws_one_bar_per_variant(browser, lab) -> None:
     page = _open_and_run_all(browser, lab, "04-compare.ipynb", "checked: Debian > Alpine-like")
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        page.wait_for_selector(".js-plotly-plot .trace.bars", timeout=60_000)
+        _show_chart(page)
         assert _bars(page, 0) == len(VARIANTS)
         assert _drawn_bars(page, 0) == len(VARIANTS)
         assert "Image size per variant" in page.inner_text(".js-plotly-plot >> nth=0")
@@ -129,7 +136,7 @@ def test_lesson_04_draws_one_bar_per_variant(browser, lab) -> None:
 def test_lesson_05_a_changed_choice_adds_a_bar(browser, lab) -> None:
     page = _open_and_run_all(browser, lab, "05-choose-your-base.ipynb", "checked: golang-alpine -> distroless")
     try:
-        page.wait_for_selector(".js-plotly-plot .trace.bars", timeout=60_000)
+        _show_chart(page)
         before = _bars(page, 0)
         assert before == len(VARIANTS) + 1  # every variant, and the default pair built by a plain call
         runtime = page.locator(".widget-dropdown select").nth(1)
