@@ -17,13 +17,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import bases, benchmark, cleanup, doctor, recording
-from .builder import build
-from .catalog import MB, VARIANTS
-from .errors import KitError
+from . import bases, benchmark, bundles, cleanup, doctor, recording
+from .builds import build
+from .catalog import VARIANTS
+from .container import RunningApp
+from .engine import guarded
+from .errors import BuildInterrupted, KitError
 from .progress import TextProgress
-from .results import sizes_table
-from .container import run
+from .results import mb_text
+from .tables import sizes_table
 
 
 def _names(arg: str) -> list[str]:
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--target", help="build only up to this stage (e.g. test)")
     b.add_argument("--no-cache", action="store_true")
     b.add_argument("-v", "--verbose", action="store_true", help="print every line of the build")
+    b.add_argument("--timeout", type=float, default=None,
+                   help="stop a build that takes longer than this many seconds (default: KIT_BUILD_TIMEOUT or 900)")
     r = sub.add_parser("run")
     r.add_argument("variant")
     r.add_argument("--port", type=int, default=None, help="host port (default: a free one)")
@@ -59,55 +63,65 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     try:
-        if args.cmd == "doctor":
-            ready, text = doctor.report()
-            print(text)
-            return 0 if ready else 1
-        if args.cmd == "images":
-            statuses = bases.ensure_all(offline=args.offline or None)
-            for st in statuses:
-                print(f"  {st.key:<14} {st.state:<9} {st.image or '-'}")
-            return 0 if all(st.state not in ("missing", "stale") for st in statuses) else 1
-        if args.cmd == "build":
-            for name in _names(args.variant):
-                res = build(name, target=args.target, nocache=args.no_cache,
-                            progress=TextProgress(f"Building {name}", verbose=args.verbose))
-                print(f"{res.tag}: {res.size_bytes / MB:.2f}MB, {len(res.layers)} layers, {res.seconds:.1f} s")
-                for bu_ in res.bases:
-                    print(f"  {bu_.arg} = {bu_.used}" + (f"  (local equivalent of {bu_.requested})" if bu_.local_equivalent else ""))
-            return 0
-        if args.cmd == "run":
-            res = build(args.variant, progress=TextProgress(f"Building {args.variant}"))
-            with run(res, host_port=args.port) as app:
-                print(f"{app.url}/ answered: {app.greeting()}")
-            took = f" (docker stop took {app.stop_seconds:.2f} s)" if app.stop_seconds is not None else ""
-            print(f"stopped and removed{took}")
-            return 0
-        if args.cmd == "sizes":
-            results = [build(n, progress=TextProgress(f"Building {n}")) for n in VARIANTS]
-            print(sizes_table(results).drop(columns=["bases"]).to_string(index=False))
-            return 0
-        if args.cmd == "clean":
-            print(cleanup.clean(bases=args.bases))
-            return 0
-        if args.cmd == "bundle":
-            if args.action == "save":
-                bases.bundle_save(args.file)
-            else:
-                bases.bundle_load(args.file)
-            return 0
-        if args.cmd == "record":
-            recording.record()
-            return 0
-        if args.cmd == "benchmark":
-            print(benchmark.report(args.variants or None, compare_cli=not args.no_cli))
-            return 0
+        with guarded(f"running `{args.cmd}`"):
+            return _command(args)
+    except BuildInterrupted as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 130
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: run `python -m helpers clean` if a container was left running", file=sys.stderr)
         return 130
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Carry out one parsed command; return its exit code."""
+    if args.cmd == "doctor":
+        report = doctor.checks()
+        print(report)
+        return 0 if report.passed else 1
+    if args.cmd == "images":
+        statuses = bases.ensure_all(offline=args.offline or None)
+        for st in statuses:
+            print(f"  {st.key:<14} {st.state.value:<9} {st.image or '-'}")
+        return 0 if all(st.state.usable for st in statuses) else 1
+    if args.cmd == "build":
+        for name in _names(args.variant):
+            res = build(name, target=args.target, nocache=args.no_cache, timeout=args.timeout,
+                        progress=TextProgress(f"Building {name}", verbose=args.verbose))
+            print(f"{res.tag}: {mb_text(res.size_bytes)}, {res.fs_layers} filesystem layers, {res.seconds:.1f} s")
+            for base in res.bases:
+                print(f"  {base.arg} = {base.used}"
+                      + (f"  (local equivalent of {base.requested})" if base.local_equivalent else ""))
+        return 0
+    if args.cmd == "run":
+        res = build(args.variant, progress=TextProgress(f"Building {args.variant}"))
+        with RunningApp(res, host_port=args.port) as app:
+            print(f"{app.url}/ answered: {app.greeting()}")
+        took = f" (docker stop took {app.stop_seconds:.2f} s)" if app.stop_seconds is not None else ""
+        print(f"stopped and removed{took}")
+        return 0
+    if args.cmd == "sizes":
+        results = [build(n, progress=TextProgress(f"Building {n}")) for n in VARIANTS]
+        print(sizes_table(results).drop(columns=["bases used"]).to_string(index=False))
+        return 0
+    if args.cmd == "clean":
+        print(cleanup.clean(bases=args.bases))
+        return 0
+    if args.cmd == "bundle":
+        if args.action == "save":
+            bundles.bundle_save(args.file)
+        else:
+            bundles.bundle_load(args.file)
+        return 0
+    if args.cmd == "record":
+        recording.record()
+        return 0
+    if args.cmd == "benchmark":
+        print(benchmark.report(args.variants or None, compare_cli=not args.no_cli))
+        return 0
     return 2
 
 

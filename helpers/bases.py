@@ -1,47 +1,25 @@
-"""Making base images available: the official ones when a registry answers, local equivalents when not.
+"""Base images: which image each Dockerfile ARG gets, and making every catalog base available.
 
 Resolution order for every base a Dockerfile ARG names: the official image if this engine has it,
 else the kit's local equivalent (``kit-local/...``) if made, else a clear BaseImageMissing. A build
-records which one it got, so no base is ever swapped silently.
-
-Local equivalents are made from Debian packages only: ``debootstrap`` gives a Debian root file
-system (imported as ``kit-local/debian:bookworm``), and small Dockerfiles in ``dockerfiles/bases/``
-build the rest on top of it. Both local Go builders carry Debian 12's ``golang-go`` (Go 1.19.8,
-the workshop's Go minor version).
+records which one it got, so no base is ever swapped silently. Local equivalents are made by
+``localbases.py``; bundles of bases for a workshop room by ``bundles.py``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from enum import Enum
 
-from docker.errors import APIError, ImageNotFound, NotFound
+from docker.errors import APIError
 
-from . import engine
-from .catalog import BASES, DOCKERFILES, LABEL, LOCAL_NAMESPACE, ROLE_LABEL, Base
-from .errors import BaseImageMissing, ProvisionFailed
+from . import engine, localbases
+from .catalog import BASES
+from .progress import Say
+from .errors import BaseImageMissing
 from .results import BaseUsed
-
-DEBIAN_SUITE = "bookworm"
-DEBIAN_MIRROR = os.environ.get("KIT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-BASE_LABELS = {LABEL: "true", ROLE_LABEL: "base"}
-#: Label holding a digest of the recipe a local base was made from: a changed recipe remakes it.
-RECIPE_LABEL = "org.cms-daq-kit.recipe"
-
-Say = Callable[[str], None]
-
-
-def has_image(ref: str) -> bool:
-    """Say whether this engine holds an image under this reference."""
-    return image_id(ref) is not None
+from .store import has_image, image_id
 
 
 def resolve(arg: str, ref: str) -> BaseUsed:
@@ -51,6 +29,12 @@ def resolve(arg: str, ref: str) -> BaseUsed:
     """
     b = BASES.get(ref)
     if b is None:
+        if not ref.strip() or any(c.isspace() for c in ref):
+            raise BaseImageMissing(
+                f"{ref!r} is not an image name (for {arg}).",
+                "name a catalog base (e.g. golang-alpine, distroless) or an image as `docker image ls` "
+                "lists it, e.g. alpine:3.16.",
+            )
         if image_id(ref) is None:
             pull(ref)  # raises BaseImageMissing with the registry's answer
         return BaseUsed(arg, ref, ref, False, image_id(ref) or "")
@@ -66,18 +50,6 @@ def resolve(arg: str, ref: str) -> BaseUsed:
         "run `python -m helpers images` once: it pulls the official images, or makes local equivalents "
         "when no registry answers (or load an instructor's bundle: `python -m helpers bundle load FILE`).",
     )
-
-
-def image_id(ref: str) -> str | None:
-    """Return the id of the image under this reference, or None if the engine has none."""
-    if ref == "scratch":
-        return ""
-    try:
-        return engine.client().images.get(ref).id
-    except (ImageNotFound, NotFound):
-        return None
-    except APIError:  # e.g. an invalid reference: absent here; pulling it will say why
-        return None
 
 
 def pull(ref: str, say: Say = print) -> None:
@@ -110,6 +82,21 @@ def registry_of(ref: str) -> str:
     return "docker.io"
 
 
+class BaseState(Enum):
+    """How a catalog base is available on this engine."""
+
+    OFFICIAL = "official"
+    LOCAL = "local"  # the local equivalent, made from the current recipe
+    STALE = "stale"  # the local equivalent, made from an older recipe
+    MISSING = "missing"
+    BUILT_IN = "built-in"  # scratch: part of Docker
+
+    @property
+    def usable(self) -> bool:
+        """Say whether a build can use the base in this state as it is."""
+        return self not in (BaseState.MISSING, BaseState.STALE)
+
+
 @dataclass
 class BaseStatus:
     """Say how one catalog base is available: official, local equivalent, or not at all (and why)."""
@@ -117,14 +104,25 @@ class BaseStatus:
     key: str
     official: str
     local: str | None
-    state: str  # "official", "local", "stale" (local, older recipe), "missing", "built-in"
+    state: BaseState
     note: str = ""
 
     @property
     def image(self) -> str | None:
         """Return the image this base resolves to now, if any."""
-        return {"official": self.official, "local": self.local, "stale": self.local,
-                "built-in": self.official}.get(self.state)
+        return {BaseState.OFFICIAL: self.official, BaseState.LOCAL: self.local, BaseState.STALE: self.local,
+                BaseState.BUILT_IN: self.official}.get(self.state)
+
+    @property
+    def found(self) -> str:
+        """Say in words what is on the engine for this base."""
+        return {
+            BaseState.OFFICIAL: f"{self.official} (official)",
+            BaseState.LOCAL: f"{self.local} (local equivalent of {self.official})",
+            BaseState.STALE: f"{self.local}, made from an older recipe",
+            BaseState.BUILT_IN: "built into Docker",
+            BaseState.MISSING: f"neither {self.official} nor {self.local}",
+        }[self.state]
 
 
 def status() -> list[BaseStatus]:
@@ -132,17 +130,17 @@ def status() -> list[BaseStatus]:
     out = []
     for b in BASES.values():
         if b.official == "scratch":
-            out.append(BaseStatus(b.key, b.official, None, "built-in", "the empty image, part of Docker"))
+            out.append(BaseStatus(b.key, b.official, None, BaseState.BUILT_IN, "the empty image, part of Docker"))
         elif has_image(b.official):
-            out.append(BaseStatus(b.key, b.official, b.local, "official"))
+            out.append(BaseStatus(b.key, b.official, b.local, BaseState.OFFICIAL))
         elif b.local and has_image(b.local):
-            if _is_current(b.local):
-                out.append(BaseStatus(b.key, b.official, b.local, "local", b.differs))
+            if localbases.is_current(b.local):
+                out.append(BaseStatus(b.key, b.official, b.local, BaseState.LOCAL, b.differs))
             else:
-                out.append(BaseStatus(b.key, b.official, b.local, "stale",
+                out.append(BaseStatus(b.key, b.official, b.local, BaseState.STALE,
                                       "made from an older recipe: `python -m helpers images` makes it again"))
         else:
-            out.append(BaseStatus(b.key, b.official, b.local, "missing", "run `python -m helpers images`"))
+            out.append(BaseStatus(b.key, b.official, b.local, BaseState.MISSING, "run `python -m helpers images`"))
     return out
 
 
@@ -158,7 +156,7 @@ def ensure_all(say: Say = print, offline: bool | None = None) -> list[BaseStatus
         offline = os.environ.get("KIT_OFFLINE", "") not in ("", "0")
     failed: set[str] = set()  # registries that did not answer
     for st in status():
-        if st.state in ("official", "built-in"):
+        if st.state in (BaseState.OFFICIAL, BaseState.BUILT_IN):
             continue
         host = registry_of(st.official)
         if not offline and host not in failed:
@@ -167,179 +165,10 @@ def ensure_all(say: Say = print, offline: bool | None = None) -> list[BaseStatus
                 pull(st.official, say)
                 continue
             except BaseImageMissing as exc:
-                fallback = "keeping" if st.state == "local" else "making"
+                fallback = "keeping" if st.state is BaseState.LOCAL else "making"
                 say(f"  {host} did not give it ({exc.detail.removeprefix('the registry said: ')[:120]}); "
                     f"{fallback} the local equivalent")
                 failed.add(host)
-        if st.state in ("missing", "stale"):
-            make_local(BASES[st.key], say)
+        if not st.state.usable:
+            localbases.make_local(BASES[st.key], say)
     return status()
-
-
-# --- local equivalents -------------------------------------------------------------------------
-
-_DEBIAN = f"{LOCAL_NAMESPACE}/debian:{DEBIAN_SUITE}"
-_MAKERS: dict[str, tuple[str, dict[str, str]]] = {
-    # local tag -> (Dockerfile in dockerfiles/bases/, {ARG: the local image it stands on})
-    f"{LOCAL_NAMESPACE}/golang:1.19-bookworm": ("Dockerfile.golang-debian", {"DEBIAN_IMAGE": _DEBIAN}),
-    f"{LOCAL_NAMESPACE}/busybox:latest": ("Dockerfile.busybox", {"DEBIAN_IMAGE": _DEBIAN}),
-    f"{LOCAL_NAMESPACE}/distroless-static:nonroot": ("Dockerfile.distroless-static", {"DEBIAN_IMAGE": _DEBIAN}),
-    f"{LOCAL_NAMESPACE}/golang:busybox": (
-        "Dockerfile.golang-busybox",
-        {"GOLANG_IMAGE": f"{LOCAL_NAMESPACE}/golang:1.19-bookworm", "BUSYBOX_IMAGE": f"{LOCAL_NAMESPACE}/busybox:latest"},
-    ),
-}
-
-
-def make_local(b: Base, say: Say = print) -> str:
-    """Make the local equivalent of one catalog base (and what it stands on); return its tag."""
-    if not b.local:
-        raise ProvisionFailed(f"{b.official} has no local equivalent.", "pull it where a registry answers.")
-    _make(b.local, say)
-    return b.local
-
-
-def recipe(tag: str) -> str:
-    """Return a digest of how a local base is made (its Dockerfile and its parents' recipes)."""
-    if tag == _DEBIAN:
-        text = f"debootstrap --variant=minbase {DEBIAN_SUITE}; trim v1"
-    else:
-        dockerfile, parents = _MAKERS[tag]
-        lines = (DOCKERFILES / "bases" / dockerfile).read_text().splitlines()
-        steps = [x.strip() for x in lines if x.strip() and not x.lstrip().startswith("#")]  # comments don't count
-        text = "\n".join(steps) + "".join(recipe(p) for p in parents.values())
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _is_current(tag: str) -> bool:
-    try:
-        return engine.client().images.get(tag).labels.get(RECIPE_LABEL) == recipe(tag)
-    except (ImageNotFound, NotFound):
-        return False
-
-
-def _make(tag: str, say: Say) -> None:
-    if _is_current(tag):
-        return
-    if has_image(tag):
-        say(f"{tag} was made from an older recipe: making it again")
-        engine.client().images.remove(tag)  # untags it; its layers go once nothing stands on them
-    if tag == _DEBIAN:
-        debootstrap_image(tag, say)
-        return
-    dockerfile, parents = _MAKERS[tag]
-    for parent in parents.values():
-        _make(parent, say)
-    from .builder import remove_if_untagged, stream_build
-    from .progress import TextProgress
-
-    say(f"Making {tag} (local equivalent) from dockerfiles/bases/{dockerfile} ...")
-    with tempfile.TemporaryDirectory(prefix="kit-ctx-") as ctx:  # these builds need no context
-        raw = stream_build(
-            DOCKERFILES / "bases" / dockerfile,
-            Path(ctx),
-            tag,
-            buildargs=parents,
-            labels={**BASE_LABELS, RECIPE_LABEL: recipe(tag)},
-            progress=TextProgress(),
-        )
-    for stage in raw.stage_ids:  # the "fetch" stage: not needed once the base is made
-        remove_if_untagged(stage)
-
-
-def debootstrap_image(tag: str, say: Say = print) -> None:
-    """Make a minimal Debian image with debootstrap and import it under ``tag``."""
-    if shutil.which("debootstrap") is None or os.geteuid() != 0:
-        why = "debootstrap is not installed" if shutil.which("debootstrap") is None else "this is not root"
-        raise ProvisionFailed(
-            f"Cannot make the local Debian base {tag}: {why}.",
-            "on Debian as root run `bash scripts/engine-up.sh` (it installs debootstrap); elsewhere pull the "
-            "official images where a registry answers, or load an instructor's bundle "
-            "(`python -m helpers bundle load FILE`).",
-        )
-    with tempfile.TemporaryDirectory(prefix="kit-debootstrap-", dir="/var/tmp") as tmp:
-        root = Path(tmp) / "rootfs"
-        say(f"Making {tag}: debootstrap --variant=minbase {DEBIAN_SUITE} (about 30 s) ...")
-        started = time.monotonic()
-        proc = subprocess.run(
-            ["debootstrap", "--variant=minbase", DEBIAN_SUITE, str(root), DEBIAN_MIRROR],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise ProvisionFailed(
-                f"debootstrap of Debian {DEBIAN_SUITE} failed (exit {proc.returncode}).",
-                f"check that {DEBIAN_MIRROR} is reachable (or set KIT_DEBIAN_MIRROR), then run again.",
-                detail="\n".join((proc.stdout + proc.stderr).splitlines()[-8:]),
-            )
-        _trim_rootfs(root)
-        archive = Path(tmp) / "rootfs.tar"
-        proc = subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(archive), "."],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ProvisionFailed(f"Packing the Debian root file system for {tag} failed.",
-                                  "check the free disk space under /var/tmp, then run again.", detail=proc.stderr[-800:])
-        repo, _, t = tag.rpartition(":")
-        changes = [f'LABEL {k}="{v}"' for k, v in {**BASE_LABELS, RECIPE_LABEL: recipe(tag)}.items()]
-        changes += ['CMD ["bash"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-        engine.client().api.import_image_from_file(str(archive), repository=repo, tag=t, changes=changes)
-        say(f"  imported {tag} in {time.monotonic() - started:.0f} s")
-
-
-def _trim_rootfs(root: Path) -> None:
-    """Drop what a container never needs: apt's caches and lists, docs, man pages, logs."""
-    for pattern in ["var/cache/apt/*.bin", "var/cache/apt/archives/*.deb", "var/lib/apt/lists/*", "var/log/*.log"]:
-        for p in root.glob(pattern):
-            if p.is_file():
-                p.unlink()
-    for d in ["usr/share/doc", "usr/share/man", "usr/share/info"]:
-        target = root / d
-        if target.is_dir():
-            shutil.rmtree(target)
-            target.mkdir()
-
-
-# --- bundles: one archive of every base image, for a room behind one slow connection -----------
-
-def bundle_save(path: str | Path, refs: list[str] | None = None, say: Say = print) -> list[str]:
-    """Write every catalog base on this engine (or just ``refs``) into one archive, as `docker save` does."""
-    refs = refs or sorted({s.image for s in status() if s.image and s.state in ("official", "local")})
-    if not refs:
-        raise BaseImageMissing("There are no base images on this engine to bundle.", "run `python -m helpers images` first.")
-    api = engine.client().api
-    say(f"Saving {len(refs)} images to {path}: {', '.join(refs)}")
-    # docker-py's get_image() takes one name; the engine's /images/get takes many (as `docker save`).
-    res = api._get(api._url("/images/get"), params={"names": refs}, stream=True)
-    try:
-        api._raise_for_status(res)
-        with open(path, "wb") as f:
-            for chunk in res.iter_content(chunk_size=1 << 20):
-                f.write(chunk)
-    except BaseException:
-        Path(path).unlink(missing_ok=True)  # never leave half a bundle that looks whole
-        raise
-    finally:
-        res.close()
-    say(f"  wrote {Path(path).stat().st_size / 1e6:.0f}MB")
-    return refs
-
-
-def bundle_load(path: str | Path, say: Say = print) -> list[str]:
-    """Load a bundle made by ``bundle_save`` (or by `docker save`) into this engine."""
-    p = Path(path)
-    if not p.is_file():
-        raise BaseImageMissing(f"There is no bundle at {p}.", "check the path the instructor gave you.")
-    if not tarfile.is_tarfile(p):
-        raise BaseImageMissing(f"{p} is not an image archive.", "ask for the file made by `python -m helpers bundle save`.")
-    say(f"Loading {p} ({p.stat().st_size / 1e6:.0f}MB) ...")
-    loaded: list[str] = []
-    with open(p, "rb") as f:
-        for chunk in engine.client().api.load_image(f):
-            if "error" in chunk:
-                raise BaseImageMissing(f"Loading {p} failed.", "the file may be cut short: copy it again.", chunk["error"])
-            if "stream" in chunk:
-                line = chunk["stream"].strip()
-                say(f"  {line}")
-                if line.startswith("Loaded image: "):
-                    loaded.append(line.removeprefix("Loaded image: "))
-    return loaded

@@ -10,25 +10,18 @@ import shutil
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
 import pandas as pd
 from docker.errors import APIError
 
 from . import bases, engine
-from .builder import build
-from .catalog import APP_DIR, MB, VARIANTS, variant
+from .appcopy import edited_app
+from .bases import BaseState
+from .builds import build
+from .catalog import APP_DIR, VARIANTS, variant
 from .cleanup import remove_repo
+from .labels import repo_of
 from .progress import QuietProgress
-
-
-def _touched_app(tmp: Path) -> Path:
-    """Copy the app and change main.go only (a comment), as a developer's edit would."""
-    ctx = tmp / "app"
-    shutil.copytree(APP_DIR, ctx)
-    with open(ctx / "main.go", "a") as f:
-        f.write(f"\n// benchmark edit {time.time_ns()}\n")
-    return ctx
 
 
 def _cli_build_seconds(name: str, tag: str) -> float | None:
@@ -66,19 +59,19 @@ def run(names: list[str] | None = None, compare_cli: bool = True) -> pd.DataFram
     for name in names or list(VARIANTS):
         cold = build(name, nocache=True, progress=QuietProgress())
         with tempfile.TemporaryDirectory() as tmp:
-            rebuilt = build(name, context=_touched_app(Path(tmp)), progress=QuietProgress(),
+            rebuilt = build(name, context=edited_app(tmp, comment=True), progress=QuietProgress(),
                             tag=f"cms-daq-workshop-bench-{name}:latest")
         cli = _cli_build_seconds(name, f"cms-daq-workshop-bench-cli-{name}:latest") if compare_cli else None
         rows.append({
             "variant": name,
             "cold_build_s": round(cold.seconds, 1),
             "rebuild_after_main_go_s": round(rebuilt.seconds, 1),
-            "image_mb": round(cold.size_bytes / MB, 2),
+            "image_mb": cold.size_mb,
             "layers": cold.fs_layers,
             "docker_cli_cold_s": cli,
         })
         # The rebuilt copy is only a measurement: remove it, keep the real variant image.
-        remove_repo(rebuilt.tag.rsplit(":", 1)[0])
+        remove_repo(repo_of(rebuilt.tag))
     return pd.DataFrame(rows)
 
 
@@ -87,6 +80,6 @@ def report(names: list[str] | None = None, compare_cli: bool = True) -> str:
     info = engine.info()
     df = run(names, compare_cli)
     head = (f"benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Docker {info.version} "
-            f"on {info.arch}, {'local equivalent' if any(b.state == 'local' for b in bases.status()) else 'official'} bases")
+            f"on {info.arch}, {'local equivalent' if any(b.state is BaseState.LOCAL for b in bases.status()) else 'official'} bases")
     return head + "\n" + df.to_string(index=False)
 

@@ -12,23 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DockerfileMissing, UnknownVariant
+from .labels import LOCAL_NAMESPACE, image_tag
 
 REPO = Path(__file__).resolve().parent.parent
 APP_DIR = REPO / "app"
 DOCKERFILES = REPO / "dockerfiles"
-
-#: Label on everything the kit creates. Cleanup removes only what carries it (and was made by the kit).
-LABEL = "org.cms-daq-kit.managed"
-#: Label set only on containers the kit starts (images' labels are inherited by containers, this is not).
-CONTAINER_LABEL = "org.cms-daq-kit.container"
-#: Label saying what an image is to the kit: "variant" or "base".
-ROLE_LABEL = "org.cms-daq-kit.role"
-#: Namespace of the local equivalents of official base images; never an official name.
-LOCAL_NAMESPACE = "kit-local"
-#: Tag prefix of the images the lessons build, as in the workshop (cms-daq-workshop-debian, ...).
-TAG_PREFIX = "cms-daq-workshop-"
-
-MB = 1_000_000  # Docker reports sizes in decimal megabytes: 6.37MB is 6,370,000 bytes.
 
 
 @dataclass(frozen=True)
@@ -63,7 +51,7 @@ class Variant:
     @property
     def tag(self) -> str:
         """Return the tag the kit builds this variant under."""
-        return f"{TAG_PREFIX}{self.name}:latest"
+        return image_tag(self.name)
 
 
 BASES: dict[str, Base] = {
@@ -179,6 +167,11 @@ VARIANTS: dict[str, Variant] = {
         ),
     ]
 }
+
+
+def base_name(ref: str) -> str:
+    """Return the official name of a catalog base key (``golang-alpine``), or ``ref`` itself."""
+    return BASES[ref].official if ref in BASES else ref
 
 
 def variant(name: str) -> Variant:

@@ -15,7 +15,8 @@ from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from . import engine
-from .catalog import CONTAINER_LABEL, LABEL, LOCAL_NAMESPACE, TAG_PREFIX
+from . import store
+from .labels import CONTAINER, LOCAL_NAMESPACE, MANAGED, TAG_PREFIX, is_kit_tag, is_stage_tag
 
 
 @dataclass
@@ -35,21 +36,17 @@ class CleanReport:
 
 def kit_containers() -> list[Container]:
     """Return every container (running or not) that the kit started."""
-    return engine.client().containers.list(all=True, filters={"label": f"{CONTAINER_LABEL}=true"})
-
-
-def _is_kit_tag(tag: str, bases: bool) -> bool:
-    return tag.startswith(TAG_PREFIX) or (bases and tag.startswith(LOCAL_NAMESPACE + "/"))
+    return engine.client().containers.list(all=True, filters={"label": f"{CONTAINER}=true"})
 
 
 def kit_image_tags(bases: bool = False) -> list[str]:
     """Return the tags of the images the kit built (and, with ``bases``, the local base images)."""
     tags = []
-    for image in engine.client().images.list(filters={"label": f"{LABEL}=true"}):
-        tags += [t for t in image.tags if _is_kit_tag(t, bases)]
+    for image in engine.client().images.list(filters={"label": f"{MANAGED}=true"}):
+        tags += [t for t in image.tags if is_kit_tag(t, bases)]
     # Stage images tagged by the kit carry no build label (only final images get it): find by name.
     for image in engine.client().images.list():
-        tags += [t for t in image.tags if t.startswith(TAG_PREFIX) and ":stage-" in t]
+        tags += [t for t in image.tags if is_stage_tag(t)]
     return sorted(set(tags))
 
 
@@ -79,13 +76,4 @@ def remove_repo(repo: str) -> list[str]:
     """Remove every tag of one of the kit's image repositories (e.g. a throw-away build and its stages)."""
     if not repo.startswith(TAG_PREFIX):
         raise ValueError(f"{repo} is not one of the kit's repositories")
-    removed = []
-    for image in engine.client().images.list(name=repo):
-        for tag in image.tags:
-            if tag.rsplit(":", 1)[0] == repo:
-                try:
-                    engine.client().images.remove(tag)
-                    removed.append(tag)
-                except (APIError, NotFound):
-                    pass
-    return removed
+    return store.remove_tags(sorted(store.repo_tags(repo)))

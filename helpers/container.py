@@ -1,6 +1,6 @@
 """Running a built image: a container on a free host port, probed over HTTP, always cleaned up.
 
-    with run("cms-daq-workshop-multistage:latest") as app:
+    with RunningApp("cms-daq-workshop-multistage:latest") as app:
         print(app.greeting())          # Hello CMS DAQ Group!
 """
 
@@ -10,14 +10,14 @@ import socket
 import time
 import urllib.error
 import urllib.request
-import uuid
 from types import TracebackType
 
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from . import engine
-from .catalog import CONTAINER_LABEL, LABEL
+from .engine import guarded
+from .labels import container_name, kit_labels
 from .errors import BaseImageMissing, ContainerFailed, PortInUse
 from .results import BuildResult
 
@@ -43,10 +43,11 @@ class RunningApp:
         self.host_port = host_port
         self.ready_timeout = ready_timeout
         self.container: Container | None = None
-        self.name = f"cms-daq-kit-{uuid.uuid4().hex[:8]}"
+        self.name = container_name()
         self.stop_seconds: float | None = None
 
     # -- life cycle ---------------------------------------------------------------------------
+    @guarded("starting a container")
     def start(self) -> RunningApp:
         """Create and start the container, then wait until the app answers on /healthz."""
         client = engine.client()
@@ -62,7 +63,7 @@ class RunningApp:
                 name=self.name,
                 detach=True,
                 ports={APP_PORT: self.host_port},
-                labels={LABEL: "true", CONTAINER_LABEL: "true"},
+                labels=kit_labels("container"),
             )
         except ImageNotFound:
             raise BaseImageMissing(
@@ -80,7 +81,7 @@ class RunningApp:
                     "pick another port, or let Docker choose one (host_port=None).",
                     detail=text,
                 ) from None
-            raise ContainerFailed(f"The container of {self.image} did not start.", "read the engine's answer below.", text) from None
+            raise ContainerFailed(f"The container of {self.image} did not start.", _start_hint(text), text) from None
         try:
             self._wait_ready()
         except BaseException:
@@ -167,6 +168,13 @@ class RunningApp:
         return [row[idx] for row in top["Processes"]]
 
 
-def run(image: str | BuildResult, host_port: int | None = None) -> RunningApp:
-    """Run an image on a free host port (or ``host_port``); use it in a ``with`` block."""
-    return RunningApp(image, host_port=host_port)
+def _start_hint(engine_said: str) -> str:
+    """Say what to do about a container the engine could not start, from the engine's reason."""
+    if "/bin/sh" in engine_said and ("no such file" in engine_said or "not found" in engine_said):
+        return ("the image has no shell (/bin/sh), so a shell-form CMD or ENTRYPOINT cannot run: use the exec "
+                'form, a JSON list such as ENTRYPOINT ["/cms-daq-simple-app"].')
+    if "no such file" in engine_said or "not found" in engine_said:
+        return "the program the image starts is not in it: check the path in ENTRYPOINT/CMD and the COPY that puts it there."
+    if "permission denied" in engine_said:
+        return "the program cannot be run by the image's USER: check its file mode (chmod +x) and owner."
+    return "read the engine's answer below."

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import ContextDecorator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import docker
-from docker.errors import DockerException
+import requests
+import urllib3
+from docker.errors import APIError, DockerException
 
-from .errors import EngineUnavailable
+from .errors import EngineUnavailable, KitError
 
 _START_HINT = (
     "start Docker (Docker Desktop on macOS/Windows; on Linux `sudo systemctl start docker`, or as root "
@@ -51,12 +54,55 @@ def client() -> docker.DockerClient:
 
 
 def available() -> bool:
-    """Say whether a Docker engine answers right now."""
+    """Say whether a Docker engine answers right now (asked anew each time: engines stop and start)."""
     try:
-        client()
+        probe = docker.from_env(timeout=5)
+        try:
+            probe.ping()
+        finally:
+            probe.close()
         return True
-    except EngineUnavailable:
+    except (DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
         _cached_client.cache_clear()
+        return False
+
+
+_GONE = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, urllib3.exceptions.ProtocolError,
+         urllib3.exceptions.ReadTimeoutError, ConnectionError)
+
+
+def translate(exc: BaseException, doing: str) -> KitError:
+    """Turn an exception from talking to the engine into the kit's one clear error (the one place that does)."""
+    if isinstance(exc, KitError):
+        return exc
+    reason = str(getattr(exc, "explanation", None) or exc).strip().splitlines()[0][:300] if str(exc) else type(exc).__name__
+    if isinstance(exc, _GONE) or (isinstance(exc, DockerException) and not isinstance(exc, APIError)):
+        _cached_client.cache_clear()  # ask anew next time: the engine may come back
+        return EngineUnavailable(
+            f"The Docker engine stopped answering while {doing}.",
+            "check that Docker still runs (`docker info`) and restart it if not; then run this again. "
+            "`python -m helpers clean` removes what an interrupted build or run left behind.",
+            detail=f"the connection said: {reason}",
+        )
+    return EngineUnavailable(f"The Docker engine refused {doing}.", "read the engine's answer below.",
+                             detail=f"the engine said: {reason}")
+
+
+class guarded(ContextDecorator):  # noqa: N801 - used as a decorator and a `with`, like contextlib's
+    """Turn whatever the engine's client raises inside into the kit's one clear error."""
+
+    def __init__(self, doing: str) -> None:
+        self.doing = doing
+
+    def __enter__(self) -> guarded:
+        return self
+
+    def __exit__(self, etype: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None or isinstance(exc, (KitError, KeyboardInterrupt)) or not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, (DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
+                            ConnectionError)):
+            raise translate(exc, self.doing) from None
         return False
 
 

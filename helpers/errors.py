@@ -1,7 +1,8 @@
 """The kit's errors: one type per thing a learner can get wrong, each with a hint.
 
-Every error prints as one short message: what happened, what to do, what came back. Lessons show
-only that message (``helpers/__init__.py`` installs a handler in IPython); the command line prints it
+Every error prints as one short message: what happened, what to do, what came back. In a notebook
+IPython shows that message as the cell's error (``KitError._render_traceback_``), so the cell fails
+(and nbval sees it) but the learner reads one message, not a traceback. The command line prints it
 and exits 2.
 """
 
@@ -23,6 +24,10 @@ class KitError(Exception):
             text += "\n" + "\n".join("  | " + line for line in self.detail.splitlines())
         return text
 
+    def _render_traceback_(self) -> list[str]:
+        """Give IPython the lines to show for this error instead of a traceback."""
+        return [f"error ({type(self).__name__}): " + str(self).splitlines()[0], *str(self).splitlines()[1:]]
+
 
 class EngineUnavailable(KitError):
     """No Docker engine answered."""
@@ -30,6 +35,10 @@ class EngineUnavailable(KitError):
 
 class UnknownVariant(KitError):
     """A variant name that the catalog does not hold."""
+
+
+class InvalidName(KitError):
+    """A name or tag the engine would refuse, or one that belongs to something else."""
 
 
 class DockerfileMissing(KitError):
@@ -42,6 +51,18 @@ class BaseImageMissing(KitError):
 
 class BuildFailed(KitError):
     """The engine could not build the image (the log's tail says why)."""
+
+
+class BuildStopped(KitError):
+    """A build that did not finish: interrupted by the learner, or over its time bound."""
+
+
+class BuildInterrupted(BuildStopped):
+    """A build the learner stopped (Ctrl-C, "Interrupt kernel")."""
+
+
+class BuildTimedOut(BuildStopped):
+    """A build that took longer than its bound."""
 
 
 class PortInUse(KitError):

@@ -1,7 +1,8 @@
 """Plotly figures of build results: sizes (log scale, beside the workshop's figures) and layers.
 
-Figures read BuildResults only; they never call the engine. The renderer is plotly's mimetype
-renderer: a notebook stores the figure's JSON, not the 3MB plotly.js bundle.
+Figures read BuildResults only; they never call the engine. Bars are horizontal, so a long name
+(a custom build's two bases) reads on one line and each value label has room of its own. The
+renderer is plotly's mimetype renderer: a notebook stores the figure's JSON, not the 3MB plotly.js.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from .catalog import MB, VARIANTS
-from .results import BuildResult, human_size
+from .results import MB, BuildResult, mb_text
 
 pio.renderers.default = "plotly_mimetype"
 
@@ -20,57 +20,51 @@ BASE = "#c7c7c7"
 DOCKERFILE = "#ff7f0e"
 
 
-def _label(mb: float | None) -> str:
-    return human_size(mb * MB, sep=" ") if mb else ""
-
-
-def _title(r: BuildResult) -> str:
-    v = VARIANTS.get(r.variant)
-    return v.title if v else r.variant
+def _text(values_mb: list[float | None]) -> list[str]:
+    return [mb_text(x * MB) if x else "" for x in values_mb]
 
 
 def size_chart(results: list[BuildResult], workshop: bool = True, title: str | None = None) -> go.Figure:
     """Return a bar chart of image sizes in MB (log scale), with the workshop's figures beside ours."""
-    results = sorted(results, key=lambda r: -r.size_bytes)
-    names = [_title(r) for r in results]
+    results = sorted(results, key=lambda r: r.size_bytes)  # plotly draws the first bar at the bottom
+    names = [r.title for r in results]
     ours = [r.size_bytes / MB for r in results]
     fig = go.Figure()
-    fig.add_bar(name="our build", x=names, y=ours, marker_color=OURS,
-                text=[_label(x) for x in ours], textposition="outside",
-                hovertemplate="%{x}<br>%{y:.2f} MB<extra>our build</extra>")
+    fig.add_bar(name="our build", y=names, x=ours, orientation="h", marker_color=OURS,
+                text=_text(ours), textposition="outside", hovertemplate="%{y}<br>%{x:.2f} MB<extra>our build</extra>")
     if workshop:
-        ref = [VARIANTS[r.variant].workshop_mb if r.variant in VARIANTS else None for r in results]
-        fig.add_bar(name="workshop (2022)", x=names, y=ref, marker_color=WORKSHOP,
-                    text=[_label(x) for x in ref], textposition="outside",
-                    hovertemplate="%{x}<br>%{y:.2f} MB<extra>workshop</extra>")
+        ref = [r.workshop_mb for r in results]
+        fig.add_bar(name="workshop (2022)", y=names, x=ref, orientation="h", marker_color=WORKSHOP,
+                    text=_text(ref), textposition="outside", hovertemplate="%{y}<br>%{x:.2f} MB<extra>workshop</extra>")
     return _laid_out(fig, title or "Image size per variant (smaller is better)",
-                     dict(title="image size (MB, log scale)", type="log"), barmode="group")
+                     dict(title="image size (MB, log scale)", type="log"), len(results), barmode="group")
 
 
 def layers_chart(results: list[BuildResult]) -> go.Figure:
     """Return a stacked bar chart: MB from the base image vs MB our Dockerfile added, per variant."""
-    results = sorted(results, key=lambda r: -r.size_bytes)
-    names = [_title(r) for r in results]
-    base = [sum(x.size_bytes for x in r.layers if x.from_base) / MB for r in results]
-    ours = [sum(x.size_bytes for x in r.layers if not x.from_base) / MB for r in results]
+    results = sorted(results, key=lambda r: r.size_bytes)
+    names = [r.title for r in results]
+    base = [r.base_bytes / MB for r in results]
+    ours = [r.own_bytes / MB for r in results]
     fig = go.Figure()
-    fig.add_bar(name="from the base image", x=names, y=base, marker_color=BASE,
-                text=[_label(x) for x in base], textposition="inside")
-    fig.add_bar(name="added by our Dockerfile", x=names, y=ours, marker_color=DOCKERFILE,
-                text=[_label(x) for x in ours], textposition="outside")
+    fig.add_bar(name="from the base image", y=names, x=base, orientation="h", marker_color=BASE,
+                text=_text(base), textposition="inside")
+    fig.add_bar(name="added by our Dockerfile", y=names, x=ours, orientation="h", marker_color=DOCKERFILE,
+                text=_text(ours), textposition="outside")
     return _laid_out(fig, "Where the bytes are: base image vs what our Dockerfile added",
-                     dict(title="size (MB)"), barmode="stack")
+                     dict(title="size (MB)"), len(results), barmode="stack")
 
 
-def _laid_out(fig: go.Figure, title: str, yaxis: dict, barmode: str) -> go.Figure:
-    """Give a bar chart the kit's layout: title, axis titles with units, legend above the bars."""
+def _laid_out(fig: go.Figure, title: str, xaxis: dict, n_bars: int, barmode: str) -> go.Figure:
+    """Give a bar chart the kit's layout: title, axis titles with units, legend above, room per bar."""
     fig.update_layout(
         title=title,
-        yaxis=yaxis,
-        xaxis=dict(title="image variant"),
+        xaxis=xaxis,
+        yaxis=dict(title="", automargin=True),
         barmode=barmode,
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
-        margin=dict(t=90),
-        height=480,
+        margin=dict(t=90, r=80),
+        height=160 + 60 * n_bars,
+        uniformtext=dict(minsize=10, mode="show"),
     )
     return fig

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import sys
+from collections.abc import Callable
 from typing import Protocol, TextIO
 
-STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+#: Where a command tells the learner what it is doing, one line at a time (``print`` by default).
+Say = Callable[[str], None]
 
 
 class Progress(Protocol):

@@ -13,23 +13,30 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 from . import bases, engine
-from .builder import build
+from .bases import BaseState
+from .builds import build
 from .catalog import REPO, VARIANTS
-from .errors import RecordingMissing
-from .progress import QuietProgress
-from .results import BuildResult
 from .container import RunningApp
+from .errors import RecordingMissing
+from .progress import QuietProgress, Say
+from .results import BuildResult
 
 RECORDING = Path(__file__).resolve().parent / "data" / "recording.json"
 
 
-def dockerfile_digest(name: str) -> str:
-    """Return the sha256 of a variant's Dockerfile, so a stale recording can be told apart."""
-    return hashlib.sha256(VARIANTS[name].path.read_bytes()).hexdigest()
+#: What a recording depends on: change any of these and the recording is stale (a test says so).
+INPUTS = ["app/*.go", "app/go.mod", "app/.dockerignore", "dockerfiles/Dockerfile.*", "dockerfiles/bases/Dockerfile.*",
+          "helpers/builds.py", "helpers/builders.py", "helpers/store.py", "helpers/results.py",
+          "helpers/localbases.py", "helpers/catalog.py", "helpers/recording.py", "helpers/container.py"]
+
+
+def input_digests() -> dict[str, str]:
+    """Return the sha256 of every file a recording depends on: the app, the Dockerfiles, the measuring code."""
+    files = sorted({p for pattern in INPUTS for p in REPO.glob(pattern) if p.is_file()})
+    return {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 @dataclass
@@ -38,7 +45,12 @@ class Recording:
 
     provenance: dict[str, Any]
     results: dict[str, BuildResult]
-    digests: dict[str, str]
+    digests: dict[str, str]  # file -> sha256 of what the recording was made from
+
+    def stale_inputs(self) -> list[str]:
+        """Return the files that changed (or came or went) since the recording was made."""
+        now = input_digests()
+        return sorted(f for f in set(now) | set(self.digests) if now.get(f) != self.digests.get(f))
 
     @property
     def summary(self) -> str:
@@ -56,7 +68,7 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def record(path: Path = RECORDING, say: Callable[[str], None] = print) -> Recording:
+def record(path: Path = RECORDING, say: Say = print) -> Recording:
     """Build and run every variant on the live engine and write the results as a recording."""
     info = engine.info()
     results: dict[str, BuildResult] = {}
@@ -67,7 +79,8 @@ def record(path: Path = RECORDING, say: Callable[[str], None] = print) -> Record
             r.greeting = app.greeting()
         r.log = [x for x in r.log if x.startswith("Step ")]  # the steps, not every line
         results[name] = r
-    states = {"local" if s.state == "stale" else s.state for s in bases.status() if s.state != "built-in"}
+    states = {"local" if s.state is BaseState.STALE else s.state.value for s in bases.status()
+              if s.state is not BaseState.BUILT_IN}
     rec = Recording(
         provenance={
             "recorded_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -81,12 +94,12 @@ def record(path: Path = RECORDING, say: Callable[[str], None] = print) -> Record
             "made_by": "python -m helpers record",
         },
         results=results,
-        digests={n: dockerfile_digest(n) for n in VARIANTS},
+        digests=input_digests(),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "provenance": rec.provenance,
-        "dockerfile_sha256": rec.digests,
+        "inputs_sha256": rec.digests,
         "results": {n: r.to_dict() for n, r in results.items()},
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
@@ -105,5 +118,5 @@ def load(path: Path = RECORDING) -> Recording:
     return Recording(
         provenance=data["provenance"],
         results={n: BuildResult.from_dict(d) for n, d in data["results"].items()},
-        digests=data["dockerfile_sha256"],
+        digests=data.get("inputs_sha256", {}),
     )

@@ -1,22 +1,42 @@
-"""Build results: what one build produced, as plain data that tables, plots and recordings share."""
+"""Build results: what one build produced, as plain data, and every figure derived from it.
+
+Tables, charts, checks, recordings and the command line all read sizes through ``BuildResult``'s
+properties and write them with ``mb_text``: one place for MB, base vs ours, titles and the
+workshop's figures, and one rounding rule (two decimals of a decimal MB, as in "6.52 MB").
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import pandas as pd
+from .catalog import VARIANTS
 
-from .catalog import MB, VARIANTS
+MB = 1_000_000  # Docker reports sizes in decimal megabytes: 6.37MB is 6,370,000 bytes.
+
+
+def mb(n_bytes: float) -> float:
+    """Return bytes as decimal MB, rounded by the kit's one rule (two decimals)."""
+    return round(n_bytes / MB, 2)
+
+
+def mb_text(n_bytes: float) -> str:
+    """Write bytes as the kit writes every size: "6.52 MB", "760.18 MB"."""
+    return f"{n_bytes / MB:.2f} MB"
 
 
 @dataclass
 class Layer:
-    """Describe one layer of an image: its size and the instruction that made it."""
+    """Describe one step of an image's history: its size, the instruction, and where it came from.
+
+    ``filesystem`` says whether the step made a filesystem layer; metadata steps (ENV, LABEL, CMD,
+    EXPOSE, ...) are listed in the history but add no layer. The kit counts filesystem layers.
+    """
 
     size_bytes: int
     instruction: str
     from_base: bool
+    filesystem: bool = True
 
 
 @dataclass
@@ -48,10 +68,33 @@ class BuildResult:
     log: list[str] = field(default_factory=list)
     greeting: str | None = None  # filled in when a container of it answered
 
+    # -- derived figures: the one home for each ----------------------------------------------
     @property
     def size_mb(self) -> float:
-        """Return the size in decimal MB, as Docker counts."""
-        return self.size_bytes / MB
+        """Return the size in decimal MB, rounded as the kit shows it."""
+        return mb(self.size_bytes)
+
+    @property
+    def base_bytes(self) -> int:
+        """Return the bytes that came with the image's base image."""
+        return sum(x.size_bytes for x in self.layers if x.from_base)
+
+    @property
+    def own_bytes(self) -> int:
+        """Return the bytes our Dockerfile's steps added."""
+        return sum(x.size_bytes for x in self.layers if not x.from_base)
+
+    @property
+    def title(self) -> str:
+        """Return the variant's title (a custom build's name when it is not a catalog variant)."""
+        v = VARIANTS.get(self.variant)
+        return v.title if v else self.variant
+
+    @property
+    def workshop_mb(self) -> float | None:
+        """Return the workshop's figure for this variant in MB, or None where the workshop had none."""
+        v = VARIANTS.get(self.variant)
+        return v.workshop_mb if v else None
 
     @property
     def nonroot(self) -> bool:
@@ -63,6 +106,11 @@ class BuildResult:
         """Say whether any base was a local equivalent."""
         return any(b.local_equivalent for b in self.bases)
 
+    def times_smaller_than(self, other: BuildResult) -> float:
+        """Return how many times smaller this image is than ``other`` (the workshop's "x136")."""
+        return other.size_bytes / self.size_bytes
+
+    # -- as data -------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Return the result as plain JSON-ready data."""
         return asdict(self)
@@ -74,51 +122,3 @@ class BuildResult:
         d["layers"] = [Layer(**x) for x in d.get("layers", [])]
         d["bases"] = [BaseUsed(**x) for x in d.get("bases", [])]
         return cls(**d)
-
-
-def human_size(n_bytes: float, sep: str = "") -> str:
-    """Format bytes as `docker image ls` does: decimal units, three significant digits (6.52MB)."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n_bytes >= size:
-            return f"{n_bytes / size:.3g}{sep}{unit}"
-    return f"{n_bytes:.0f}{sep}B"
-
-
-def sizes_table(results: list[BuildResult]) -> pd.DataFrame:
-    """Return one row per build: size in MB, the workshop's figure, layers, bases used, seconds."""
-    rows = []
-    for r in results:
-        v = VARIANTS.get(r.variant)
-        rows.append(
-            {
-                "variant": r.variant,
-                "title": v.title if v else r.variant,
-                "size_mb": round(r.size_mb, 2),
-                "workshop_mb": v.workshop_mb if v else None,
-                "layers": r.fs_layers,
-                "our_layers_mb": round(sum(x.size_bytes for x in r.layers if not x.from_base) / MB, 2),
-                "non_root": r.nonroot,
-                "bases": ", ".join(f"{b.used}" + (" (local equivalent)" if b.local_equivalent else "") for b in r.bases),
-                "build_s": round(r.seconds, 1),
-            }
-        )
-    df = pd.DataFrame(rows)
-    if not df.empty:
-        df = df.sort_values("size_mb", ascending=False).reset_index(drop=True)
-    return df
-
-
-def layers_table(result: BuildResult) -> pd.DataFrame:
-    """Return one row per layer of a build, oldest first: size in MB, from the base or from our Dockerfile."""
-    return pd.DataFrame(
-        [
-            {
-                "variant": result.variant,
-                "layer": i,
-                "size_mb": round(x.size_bytes / MB, 3),
-                "origin": "base image" if x.from_base else "our Dockerfile",
-                "instruction": x.instruction,
-            }
-            for i, x in enumerate(result.layers)
-        ]
-    )

@@ -40,7 +40,8 @@ def docker_engine():
 @pytest.fixture(scope="session")
 def built(docker_engine):
     """Build every catalog variant once for the session (cached layers make repeats quick)."""
-    from helpers import VARIANTS, build
+    from helpers.builds import build
+    from helpers.catalog import VARIANTS
 
     return {name: build(name, progress=QuietProgress()) for name in VARIANTS}
 

@@ -1,4 +1,4 @@
-"""Every mistake a learner can make ends in one clear message, and leaves nothing behind."""
+"""Every mistake a learner can make ends in one clear message, and leaves nothing behind. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from docker.errors import ImageNotFound
 
-from helpers import build
+from helpers.builds import build
 from helpers.catalog import APP_DIR, REPO
 from helpers.errors import BaseImageMissing, BuildFailed, DockerfileMissing
 from helpers.progress import QuietProgress

@@ -1,17 +1,21 @@
-"""Base images: every catalog base is here, made idempotently, preferred official, bundled and loaded."""
+"""Base images: every catalog base is here, made idempotently, preferred official, bundled and loaded. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers import bases
-from helpers.catalog import BASES, LABEL, LOCAL_NAMESPACE, ROLE_LABEL
+from helpers import bases, bundles, localbases
+from helpers.bases import BaseState
+from helpers.catalog import BASES
+from helpers.errors import BaseImageMissing
+from helpers.labels import LOCAL_NAMESPACE, MANAGED, ROLE
+from helpers.store import has_image
 
 pytestmark = pytest.mark.docker
 
 
 def test_every_base_is_available() -> None:
-    missing = [s.key for s in bases.status() if s.state in ("missing", "stale")]
+    missing = [s.key for s in bases.status() if not s.state.usable]
     assert not missing, "run `python -m helpers images`"
 
 
@@ -23,7 +27,7 @@ def test_ensure_all_does_nothing_when_everything_is_here(docker_engine) -> None:
 
 
 def test_ensure_all_without_a_registry_keeps_the_local_bases(docker_engine) -> None:
-    if all(s.state in ("official", "built-in") for s in bases.status()):
+    if all(s.state in (BaseState.OFFICIAL, BaseState.BUILT_IN) for s in bases.status()):
         pytest.skip("official bases here: nothing to fall back from")  # pragma: no cover
     before = {i.id for i in docker_engine.images.list()}
     said: list[str] = []
@@ -34,16 +38,16 @@ def test_ensure_all_without_a_registry_keeps_the_local_bases(docker_engine) -> N
 
 def test_local_equivalents_are_labelled_and_never_official(docker_engine) -> None:
     for st in bases.status():
-        if st.state == "local":
+        if st.state is BaseState.LOCAL:
             image = docker_engine.images.get(st.local)
-            assert image.labels[LABEL] == "true" and image.labels[ROLE_LABEL] == "base"
+            assert image.labels[MANAGED] == "true" and image.labels[ROLE] == "base"
             assert all(t.startswith(LOCAL_NAMESPACE + "/") for t in image.tags)
-            assert not bases.has_image(st.official)
+            assert not has_image(st.official)
 
 
 def test_the_official_image_wins_when_present(docker_engine) -> None:
     b = BASES["alpine"]
-    if bases.has_image(b.official):
+    if has_image(b.official):
         assert not bases.resolve("RUNTIME_IMAGE", "alpine").local_equivalent
         return
     docker_engine.images.get(b.local).tag(b.official)  # stand-in for a pulled alpine:3.16
@@ -60,26 +64,26 @@ def test_a_bundle_round_trip(tmp_path, docker_engine) -> None:
     docker_engine.images.get(BASES["distroless"].local or "").tag(ref)
     path = tmp_path / "bases.tar"
     try:
-        assert bases.bundle_save(path, refs=[ref], say=lambda s: None) == [ref]
+        assert bundles.bundle_save(path, refs=[ref], say=lambda s: None) == [ref]
         docker_engine.images.remove(ref)
-        assert not bases.has_image(ref)
-        assert bases.bundle_load(path, say=lambda s: None) == [ref]
-        assert bases.has_image(ref)
+        assert not has_image(ref)
+        assert bundles.bundle_load(path, say=lambda s: None) == [ref]
+        assert has_image(ref)
     finally:
-        if bases.has_image(ref):
+        if has_image(ref):
             docker_engine.images.remove(ref)
 
 
 def test_loading_something_that_is_not_a_bundle(tmp_path) -> None:
     junk = tmp_path / "junk.tar"
     junk.write_text("not a tar")
-    with pytest.raises(bases.BaseImageMissing, match="not an image archive"):
-        bases.bundle_load(junk)
+    with pytest.raises(BaseImageMissing, match="not an image archive"):
+        bundles.bundle_load(junk)
 
 
 def test_a_changed_recipe_marks_the_local_base_stale(monkeypatch) -> None:
-    local = [s for s in bases.status() if s.state == "local"]
+    local = [s for s in bases.status() if s.state is BaseState.LOCAL]
     if not local:
         pytest.skip("official bases in use here: no local equivalent to check")  # pragma: no cover
-    monkeypatch.setattr(bases, "recipe", lambda tag: "a-newer-recipe")
-    assert {s.state for s in bases.status() if s.key == local[0].key} == {"stale"}
+    monkeypatch.setattr(localbases, "recipe", lambda tag: "a-newer-recipe")
+    assert {s.state for s in bases.status() if s.key == local[0].key} == {BaseState.STALE}

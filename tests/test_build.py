@@ -1,4 +1,4 @@
-"""Real builds of every variant against the engine: sizes, layers, bases used, Go tests."""
+"""Real builds of every variant against the engine: sizes, layers, bases used, Go tests. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import VARIANTS, build
-from helpers.catalog import APP_DIR, BASES, LABEL, ROLE_LABEL
-from helpers.bases import has_image
+from helpers.builds import build
+from helpers.catalog import APP_DIR, BASES, VARIANTS
+from helpers.labels import MANAGED, ROLE
+from helpers.store import has_image
 from helpers.cleanup import remove_repo
 from helpers.errors import BuildFailed
 from helpers.progress import QuietProgress
@@ -83,7 +84,7 @@ def test_layers_split_into_base_and_ours(built) -> None:
 def test_built_images_carry_the_kits_labels(built, docker_engine) -> None:
     for r in built.values():
         labels = docker_engine.images.get(r.tag).labels
-        assert labels[LABEL] == "true" and labels[ROLE_LABEL] == "variant"
+        assert labels[MANAGED] == "true" and labels[ROLE] == "variant"
 
 
 def test_building_only_the_test_stage_keeps_the_variants_tag(built, docker_engine) -> None:

@@ -1,4 +1,4 @@
-"""Cleaning up removes the kit's containers and images, never a learner's own."""
+"""Cleaning up removes the kit's containers and images, never a learner's own. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import io
 
 import pytest
 
-from helpers import build, cleanup
-from helpers.catalog import BASES, LOCAL_NAMESPACE
+from helpers import cleanup
+from helpers.builds import build
+from helpers.catalog import BASES
+from helpers.labels import LOCAL_NAMESPACE
 from helpers.progress import QuietProgress
 
 pytestmark = [pytest.mark.docker, pytest.mark.runs_last]

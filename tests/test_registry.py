@@ -3,6 +3,8 @@
 Docker Hub is out of reach here, so the test runs a real registry (Debian's docker-registry, the
 CNCF distribution server) on a free loopback port, pushes an image to it, and points one catalog
 base's official name at it.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ from dataclasses import replace
 import pytest
 
 from helpers import bases
+from helpers.bases import BaseState
 from helpers.catalog import BASES
+from helpers.errors import BaseImageMissing
+from helpers.store import has_image
 from support import free_port, wait_for_http
 
 pytestmark = pytest.mark.docker
@@ -61,7 +66,7 @@ def test_pull_shows_progress_and_brings_the_image(registry, docker_engine) -> No
     said: list[str] = []
     try:
         bases.pull(ref, say=said.append)
-        assert bases.has_image(ref)
+        assert has_image(ref)
         assert any("Pull complete" in s or "Downloaded newer image" in s for s in said), said
     finally:
         docker_engine.images.remove(ref)
@@ -73,15 +78,15 @@ def test_images_prefers_pulling_the_official_base(registry, docker_engine, monke
     monkeypatch.setitem(BASES, "alpine", replace(BASES["alpine"], official=official))
     try:
         states = {s.key: s.state for s in bases.ensure_all(say=lambda s: None, offline=False)}
-        assert states["alpine"] == "official"
+        assert states["alpine"] is BaseState.OFFICIAL
         used = bases.resolve("RUNTIME_IMAGE", "alpine")
         assert used.used == official and not used.local_equivalent
     finally:
-        if bases.has_image(official):
+        if has_image(official):
             docker_engine.images.remove(official)
 
 
 def test_a_registry_that_lacks_the_image_is_one_clear_error(registry) -> None:
-    with pytest.raises(bases.BaseImageMissing, match="pulling it failed") as err:
+    with pytest.raises(BaseImageMissing, match="pulling it failed") as err:
         bases.pull(f"{registry}/kit-test/nothing-here:1", say=lambda s: None)
     assert "registry said" in err.value.detail

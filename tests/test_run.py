@@ -1,4 +1,4 @@
-"""Running every variant: the greeting comes back, docker stop is quick, non-root where promised."""
+"""Running every variant: the greeting comes back, docker stop is quick, non-root where promised. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import socket
 
 import pytest
 
-from helpers import VARIANTS, run
-from helpers.builder import build
+from helpers.builds import build
+from helpers.catalog import VARIANTS
+from helpers.container import RunningApp as run
 from helpers.cleanup import kit_containers, remove_repo
 from helpers.errors import BaseImageMissing, ContainerFailed, PortInUse
 from helpers.progress import QuietProgress

@@ -1,4 +1,4 @@
-"""Parsing and formatting, checked without an engine: build errors, progress lines, results, errors."""
+"""Parsing and formatting, checked without an engine: build errors, progress lines, results, errors. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from helpers import bases
-from helpers.builder import _build_error
+from helpers import bases, localbases
+from helpers.builders import STEP, BuildRequest, build_error
 from helpers.errors import BaseImageMissing, BuildFailed, KitError, ProvisionFailed
-from helpers.progress import STEP, TextProgress
-from helpers.results import BaseUsed, BuildResult, Layer, sizes_table
+from helpers.progress import TextProgress
+from helpers.results import BaseUsed, BuildResult, Layer
+from helpers.tables import NONE, sizes_table
 
 GO_LOG = [
     "Step 8/12 : RUN CGO_ENABLED=0 go build -o /cms-daq-simple-app",
@@ -20,8 +21,12 @@ GO_LOG = [
 ]
 
 
+def _request(tag: str = "t", dockerfile: str = "D") -> BuildRequest:
+    return BuildRequest(Path(dockerfile), Path("."), tag)
+
+
 def test_compile_error_keeps_the_compilers_lines() -> None:
-    err = _build_error("t:latest", Path("Dockerfile.x"), "The command returned a non-zero code: 2", GO_LOG)
+    err = build_error(_request("t:latest", "Dockerfile.x"), "The command returned a non-zero code: 2", GO_LOG)
     assert isinstance(err, BuildFailed)
     assert "Go compiler" in err.what and "./main.go:39:17: undefined: Greting" in err.detail
     assert "Running in" not in err.detail
@@ -29,19 +34,19 @@ def test_compile_error_keeps_the_compilers_lines() -> None:
 
 def test_go_test_failure_is_named_as_such() -> None:
     log = ["--- FAIL: TestRoutes (0.00s)", "    main_test.go:37: body = \"x\", want \"y\"", "FAIL"]
-    err = _build_error("t", Path("D"), "returned a non-zero code: 1", log)
+    err = build_error(_request(), "returned a non-zero code: 1", log)
     assert "Go tests failed" in err.what and "main_test.go:37" in err.detail
 
 
 def test_missing_base_during_build_is_a_base_error() -> None:
     msg = 'pull access denied for nosuch/golang, repository does not exist or may require docker login'
-    err = _build_error("t", Path("D"), msg, [msg])
+    err = build_error(_request(), msg, [msg])
     assert isinstance(err, BaseImageMissing) and "python -m helpers images" in err.hint
 
 
 def test_other_failures_show_the_logs_tail() -> None:
     log = [f"line {i}" for i in range(40)]
-    err = _build_error("t", Path("D"), "boom", log)
+    err = build_error(_request(), "boom", log)
     assert "line 39" in err.detail and "line 10" not in err.detail and "boom" in err.detail
 
 
@@ -75,9 +80,10 @@ def _result(name: str, size: int, user: str = "") -> BuildResult:
 def test_sizes_table_sorts_largest_first_and_keeps_workshop_figures() -> None:
     df = sizes_table([_result("multistage", 6_500_000), _result("debian", 744_000_000)])
     assert list(df["variant"]) == ["debian", "multistage"]
-    assert list(df["workshop_mb"]) == [865, 6.37]
-    assert df.loc[1, "size_mb"] == 6.5
-    assert "local equivalent" in df.loc[0, "bases"]
+    assert list(df["workshop (MB)"]) == [865, 6.37]
+    assert df.loc[1, "size (MB)"] == 6.5
+    assert "local equivalent" in df.loc[0, "bases used"]
+    assert list(sizes_table([_result("debian-slim", 1)])["workshop (MB)"]) == [NONE]  # no NaN
 
 
 def test_build_result_survives_a_round_trip() -> None:
@@ -86,9 +92,9 @@ def test_build_result_survives_a_round_trip() -> None:
 
 
 def test_debootstrap_needs_root_and_says_so(monkeypatch) -> None:
-    monkeypatch.setattr(bases.shutil, "which", lambda name: None)
+    monkeypatch.setattr(localbases.shutil, "which", lambda name: None)
     with pytest.raises(ProvisionFailed, match="debootstrap is not installed"):
-        bases.debootstrap_image("kit-local/debian:bookworm", say=lambda s: None)
+        localbases.debootstrap_image("kit-local/debian:bookworm", say=lambda s: None)
 
 
 def test_registry_of_a_reference() -> None:

@@ -1,0 +1,150 @@
+"""The build journey: from a variant's name to a ``BuildResult``, whichever builder does the building.
+
+    plan     variant (or a Dockerfile of your own) -> Dockerfile, bases resolved, tag
+    build    a Builder (classic now; BuildKit next) -> image id, log, earlier stages
+    keep     tag each earlier stage (kept as cache, found by ``clean``), drop what a rebuild replaced
+    result   size, layers (from the base or ours), bases used, user -> BuildResult
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import engine, store
+from .bases import resolve
+from .builders import Builder, BuildRequest, default_builder
+from .catalog import APP_DIR, VARIANTS, variant
+from .dockerfile import Dockerfile, arg_name
+from .errors import DockerfileMissing, InvalidName
+from .labels import TAG_PREFIX, check_tag, image_tag, is_stage_tag, kit_labels, repo_of, stage_tag, variant_repo
+from .progress import Progress, default_progress
+from .results import BaseUsed, BuildResult
+
+
+@dataclass
+class Plan:
+    """Say what one build will do: which Dockerfile, on which bases, under which tag."""
+
+    name: str
+    dockerfile: Path
+    bases: list[BaseUsed]
+    tag: str
+    target: str | None
+
+    @property
+    def final_base(self) -> str | None:
+        """Return the image the built stage stands on (None for scratch or a Dockerfile without FROM)."""
+        source = Dockerfile.read(self.dockerfile).final_source(self.target)
+        if source is None:
+            return None
+        arg = arg_name(source)
+        if arg is None:
+            return None if source == "scratch" else source
+        used = {b.arg: b.used for b in self.bases}
+        return used.get(arg) or Dockerfile.read(self.dockerfile).args.get(arg)
+
+
+def require_dockerfile(path: str | Path) -> Path:
+    """Return ``path`` as a Path, or raise DockerfileMissing unless there is a file there."""
+    if not Path(path).is_file():
+        raise DockerfileMissing(
+            f"There is no Dockerfile at {path}.",
+            "check the path: the kit's Dockerfiles are in dockerfiles/ (restore them with "
+            "`git checkout -- dockerfiles/`), the exercise's starting file is notebooks/exercise/Dockerfile.",
+        )
+    return Path(path)
+
+
+def plan(
+    name: str,
+    bases: dict[str, str] | None = None,
+    dockerfile: str | Path | None = None,
+    tag: str | None = None,
+    target: str | None = None,
+) -> Plan:
+    """Decide what a build does: the Dockerfile, each base ARG's image, and the tag.
+
+    A catalog variant keeps its own tag (``cms-daq-workshop-debian:latest``) only when it is built
+    from its own Dockerfile on its own bases; anything else gets a tag of its own.
+    """
+    own = VARIANTS.get(name) if dockerfile is None else None
+    path = variant(name).path if own else require_dockerfile(dockerfile or variant(name).path)
+    catalog_tags = {variant_repo(v) for v in VARIANTS}
+    as_catalog = own is not None and not bases
+    if tag is None:
+        tag = image_tag(name if as_catalog or name not in VARIANTS else f"custom-{name}", target)
+    check_tag(tag)
+    if not as_catalog and repo_of(tag) in catalog_tags:
+        raise InvalidName(
+            f"The tag {tag} belongs to the catalog's variant {repo_of(tag).removeprefix(TAG_PREFIX)}.",
+            "give your own build a name (or tag) of its own, so the lesson's image stays what it says.",
+        )
+    wanted = dict(own.bases if own else {})
+    wanted.update(bases or {})
+    used = [resolve(arg, ref) for arg, ref in wanted.items()]  # after the checks: this may pull
+    return Plan(name, path, used, tag, target)
+
+
+def build(
+    name: str,
+    *,
+    bases: dict[str, str] | None = None,
+    dockerfile: str | Path | None = None,
+    tag: str | None = None,
+    target: str | None = None,
+    nocache: bool = False,
+    context: str | Path = APP_DIR,
+    progress: Progress | None = None,
+    builder: Builder | None = None,
+    timeout: float | None = None,
+) -> BuildResult:
+    """Build a catalog variant (or a Dockerfile of your own) and return what came out.
+
+    ``bases`` overrides ARG -> image (a catalog base key or any image reference); ``dockerfile`` and
+    ``tag`` build your own Dockerfile under the kit's labels; ``context`` is the folder sent to the
+    engine (the app, by default); ``builder`` picks who builds (the classic builder by default);
+    ``timeout`` bounds the build in seconds (default: KIT_BUILD_TIMEOUT, or 900).
+    """
+    p = plan(name, bases, dockerfile, tag, target)
+    repo = repo_of(p.tag)
+    before = store.repo_tags(repo)
+    request = BuildRequest(p.dockerfile, Path(context), p.tag, {b.arg: b.used for b in p.bases},
+                           kit_labels("variant", variant=name), target, nocache)
+    if timeout is not None:
+        request.timeout = timeout
+    raw = (builder or default_builder()).build(request, progress or default_progress(f"Building {p.tag}"))
+    _keep_stages(repo, raw.stage_ids)
+    for tag, old in before.items():  # what the new build's tags moved away from, if nothing else names it
+        if tag == p.tag or is_stage_tag(tag):
+            store.remove_if_untagged(old)
+    return _result(p, raw.image_id or p.tag, raw.seconds, raw.log)
+
+
+def _keep_stages(repo: str, stage_ids: list[str]) -> None:
+    """Tag each earlier stage's image: it stays as build cache, and ``clean`` finds it.
+
+    The classic builder leaves them untagged (``<none>`` in ``docker image ls``).
+    """
+    client = engine.client()
+    for i, sid in enumerate(stage_ids, start=1):
+        client.images.get(sid).tag(*stage_tag(repo, i).rsplit(":", 1))
+
+
+def _result(p: Plan, image_ref: str, seconds: float, log: list[str]) -> BuildResult:
+    """Read the built image back from the engine into a BuildResult."""
+    image = engine.client().images.get(image_ref)
+    rootfs = (image.attrs.get("RootFS") or {}).get("Layers") or []
+    return BuildResult(
+        variant=p.name,
+        tag=p.tag,
+        image_id=image.id,
+        size_bytes=int(image.attrs["Size"]),
+        layers=store.layers_of(image.id, p.final_base),
+        bases=p.bases,
+        seconds=round(seconds, 2),
+        architecture=image.attrs.get("Architecture", "?"),
+        user=(image.attrs.get("Config") or {}).get("User") or "",
+        fs_layers=len(rootfs),
+        log=log,
+    )

@@ -1,0 +1,144 @@
+"""The engine's image store, as the kit uses it: look images up, list a repository, remove leftovers.
+
+Every module that needs to know "is this image here?" or "remove what nothing names any more" asks
+here, so bases, builders and cleanup share one rule for what may be removed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from . import engine
+from .labels import repo_of
+from .results import Layer
+
+
+def image_id(ref: str) -> str | None:
+    """Return the id of the image under this reference ("" for scratch), or None if there is none."""
+    if ref == "scratch":
+        return ""
+    try:
+        return engine.client().images.get(ref).id
+    except (ImageNotFound, NotFound):
+        return None
+    except APIError:  # e.g. an invalid reference: absent here; pulling it will say why
+        return None
+
+
+def has_image(ref: str) -> bool:
+    """Say whether this engine holds an image under this reference."""
+    return image_id(ref) is not None
+
+
+def repo_tags(repo: str) -> dict[str, str]:
+    """Return every tag of one image repository on this engine, with the image id it names."""
+    out = {}
+    for image in engine.client().images.list(name=repo):
+        for tag in image.tags:
+            if repo_of(tag) == repo:
+                out[tag] = image.id
+    return out
+
+
+def remove_if_untagged(image_id: str | None) -> bool:
+    """Remove an image no tag names any more, with the untagged images under it that nothing else uses.
+
+    For what a failed build left, an image a rebuild moved its tag away from, a base's helper stage.
+    An image that still has a tag (a base, a stage another variant tagged) is kept: removing it by id
+    would silently take that tag away. So is one that a container or another image stands on.
+    Returns whether the image is gone (or was never there).
+    """
+    if not image_id:
+        return True
+    try:
+        image = engine.client().images.get(image_id)
+        if image.tags:
+            return False
+        engine.client().images.remove(image.id, force=False, noprune=False)
+        return True
+    except (ImageNotFound, NotFound):
+        return True
+    except APIError:
+        return False  # in use, or someone's cache: not a leftover
+
+
+def remove_when_released(image_id: str | None, seconds: float = 15.0) -> bool:
+    """Remove an untagged image as soon as the engine lets go of it (a cancelled build's step image).
+
+    A build the engine is cancelling still has a container on its last image for a moment; this
+    tries again until ``seconds`` have passed. Returns whether the image is gone.
+    """
+    deadline = time.monotonic() + seconds
+    while not remove_if_untagged(image_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+def remove_tags(tags: list[str]) -> list[str]:
+    """Untag each of these tags (the image goes once nothing else names it); return those removed."""
+    removed = []
+    for tag in tags:
+        try:
+            engine.client().images.remove(tag)
+            removed.append(tag)
+        except (APIError, NotFound):
+            pass
+    return removed
+
+
+def layers_of(image_ref: str, base_ref: str | None) -> list[Layer]:
+    """Return an image's history steps, oldest first: size, instruction, from the base or not, and
+    whether the step made a filesystem layer (metadata steps such as ENV or LABEL make none)."""
+    client = engine.client()
+    image = client.images.get(image_ref)
+    history = list(reversed(image.history()))
+    n_base = len(client.images.get(base_ref).history()) if base_ref and base_ref != "scratch" else 0
+    layers = []
+    for i, h in enumerate(history):
+        instruction = (h.get("CreatedBy") or "").replace("/bin/sh -c #(nop) ", "").replace("/bin/sh -c ", "RUN ")
+        layers.append(Layer(int(h.get("Size", 0)), instruction.strip(), i < n_base))
+    counts = [_rootfs_count(h.get("Id", "")) for h in history]
+    counts[-1] = len((image.attrs.get("RootFS") or {}).get("Layers") or [])
+    return _mark_filesystem(layers, counts)
+
+
+def _rootfs_count(image_id: str) -> int | None:
+    """Return how many filesystem layers the image of one history step has (None if not on the engine)."""
+    if not image_id.startswith("sha256:"):
+        return None  # "<missing>": a step of a pulled, loaded or imported image
+    try:
+        return len((engine.client().images.get(image_id).attrs.get("RootFS") or {}).get("Layers") or [])
+    except (APIError, ImageNotFound, NotFound):
+        return None
+
+
+_MAY_BE_EMPTY = ("RUN ", "COPY ", "ADD ")
+
+
+def _mark_filesystem(layers: list[Layer], counts: list[int | None]) -> list[Layer]:
+    """Mark which steps made a filesystem layer, from the layer counts known at some steps.
+
+    Between two steps whose images the engine holds (the ones this engine built), the counts say
+    exactly how many layers the steps in between made. Where they do not (a pulled base's steps), a
+    step that added bytes made one; the rest are given to RUN, COPY or ADD steps, then to WORKDIR
+    steps, newest first: a WORKDIR that creates its folder makes a layer of 0 bytes.
+    """
+    out = [False] * len(layers)
+    start, before = 0, 0
+    for end, count in enumerate(counts):
+        if count is None:
+            continue
+        span = range(start, end + 1)
+        spare = count - before - sum(1 for i in span if layers[i].size_bytes > 0)
+        for i in span:
+            out[i] = layers[i].size_bytes > 0
+        for kinds in (_MAY_BE_EMPTY, ("WORKDIR ",)):
+            for i in reversed(span):
+                if spare > 0 and not out[i] and layers[i].instruction.upper().startswith(kinds):
+                    out[i], spare = True, spare - 1
+        start, before = end + 1, count
+    return [Layer(x.size_bytes, x.instruction, x.from_base, fs) for x, fs in zip(layers, out)]

@@ -1,0 +1,95 @@
+"""Tables of build results, as pandas DataFrames a learner reads: plain column names, no NaN.
+
+Every table reads ``BuildResult`` and its derived figures (``results.py``); none calls the engine.
+Sizes are written by the kit's one rounding rule (two decimals of a decimal MB).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .catalog import BASES, VARIANTS
+from .results import BaseUsed, BuildResult, mb, mb_text
+
+NONE = "—"  # shown where there is nothing to show (no workshop figure), instead of NaN
+
+#: What the workshop's text says (it rounded: 370MB / 6.37MB is x58).
+WORKSHOP_FACTORS = {("multistage", "debian"): "x136", ("multistage", "alpine"): "x60"}
+
+
+def _by_size(results: list[BuildResult]) -> list[BuildResult]:
+    return sorted(results, key=lambda r: -r.size_bytes)
+
+
+def _bases_text(bases: list[BaseUsed]) -> str:
+    return ", ".join(b.used + (" (local equivalent)" if b.local_equivalent else "") for b in bases)
+
+
+def sizes_table(results: list[BuildResult]) -> pd.DataFrame:
+    """Return one row per build, largest first: size, the workshop's figure, layers, bases, time."""
+    return pd.DataFrame([{
+        "variant": r.variant,
+        "what it is": r.title,
+        "size (MB)": r.size_mb,
+        "workshop (MB)": r.workshop_mb if r.workshop_mb else NONE,
+        "filesystem layers": r.fs_layers,
+        "added by our Dockerfile (MB)": mb(r.own_bytes),
+        "runs as": "non-root" if r.nonroot else "root",
+        "bases used": _bases_text(r.bases),
+        "build time (s)": round(r.seconds, 1),
+    } for r in _by_size(results)])
+
+
+def layers_table(result: BuildResult, every_step: bool = False) -> pd.DataFrame:
+    """Return the image's filesystem layers, oldest first (``every_step``: metadata steps too)."""
+    rows = []
+    n = 0
+    for x in result.layers:
+        if x.filesystem:
+            n += 1
+        elif not every_step:
+            continue
+        rows.append({"layer": n if x.filesystem else NONE, "size (MB)": mb(x.size_bytes),
+                     "from": "the base image" if x.from_base else "our Dockerfile", "instruction": x.instruction})
+    return pd.DataFrame(rows)
+
+
+def image_list(results: list[BuildResult]) -> pd.DataFrame:
+    """Return the images as `docker image ls` lists them, with the workshop's figure beside ours."""
+    rows = []
+    for r in _by_size(results):
+        repo, _, tag = r.tag.rpartition(":")
+        rows.append({"REPOSITORY": repo, "TAG": tag, "IMAGE ID": r.image_id.removeprefix("sha256:")[:12],
+                     "SIZE": mb_text(r.size_bytes),
+                     "workshop (2022)": f"{r.workshop_mb:g} MB" if r.workshop_mb else NONE,
+                     "architecture": r.architecture})
+    return pd.DataFrame(rows)
+
+
+def bases_used(result: BuildResult) -> pd.DataFrame:
+    """Return which image each base ARG of a build asked for, which it got, and what differs."""
+    return pd.DataFrame([{"ARG": b.arg, "asked for": b.requested, "used": b.used,
+                          "local equivalent": "yes" if b.local_equivalent else "no", "what differs": b.differs or NONE}
+                         for b in result.bases])
+
+
+def base_table(here: dict[str, str], heading: str = "on this engine") -> pd.DataFrame:
+    """Return every catalog base: official name, local equivalent, what is ``here``, what differs."""
+    return pd.DataFrame([{"base": b.key, "official image": b.official, "local equivalent": b.local or NONE,
+                          heading: here.get(b.key, NONE), "what differs": b.differs or NONE}
+                         for b in BASES.values()])
+
+
+def reduction_table(results: list[BuildResult]) -> pd.DataFrame:
+    """Recompute the workshop's "x136 smaller than Debian, x60 smaller than Alpine" from our builds."""
+    by = {r.variant: r for r in results}
+    rows = []
+    for small in ["multistage", "scratch-hardened"]:
+        for big in ["debian", "alpine"]:
+            if small in by and big in by:
+                ws_small, ws_big = VARIANTS[small].workshop_mb, VARIANTS[big].workshop_mb
+                rows.append({"smaller image": small, "compared with": big,
+                             "workshop said": WORKSHOP_FACTORS.get((small, big), NONE),
+                             "workshop's own figures give": f"x{ws_big / ws_small:.0f}" if ws_small and ws_big else NONE,
+                             "our builds give": f"x{by[small].times_smaller_than(by[big]):.0f}"})
+    return pd.DataFrame(rows)

@@ -1,0 +1,114 @@
+"""Builds cut short, for real: Ctrl-C in the CLI, "Interrupt kernel" in a lesson, a step over the bound.
+
+Each ends in one clear message, leaves no container or untagged image of the kit's, and the next
+build works. Tests of internals.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import engine
+from helpers.builds import build
+from helpers.catalog import REPO
+from helpers.cleanup import remove_repo
+from helpers.errors import BuildTimedOut
+from helpers.progress import QuietProgress
+
+pytestmark = pytest.mark.docker
+
+
+def snapshot() -> tuple[set[str], set[str]]:
+    """Return the ids of every container and of every untagged image on the engine."""
+    c = engine.client()
+    return {x.id for x in c.containers.list(all=True)}, {x.id for x in c.images.list(filters={"dangling": True})}
+
+
+def wait_for_line(proc: subprocess.Popen, needle: str, seconds: float) -> list[str]:
+    """Read ``proc``'s stdout until a line holds ``needle``; fail naming it after ``seconds``."""
+    lines: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line and proc.poll() is not None:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    raise AssertionError(f"the build never printed {needle!r} within {seconds} s: {lines}")
+
+
+def test_ctrl_c_in_the_cli_during_go_build(tmp_path: Path) -> None:
+    before = snapshot()
+    proc = subprocess.Popen([sys.executable, "-m", "helpers", "build", "debian", "--no-cache"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_line(proc, "go build", 120)
+        time.sleep(1.0)  # inside the step: the compiler runs
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.startswith("error: ") and "interrupted at step 7/12" in err, err
+    assert snapshot() == before, "the interrupted build left containers or untagged images"
+    again = subprocess.run([sys.executable, "-m", "helpers", "build", "debian"], cwd=REPO, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0 and "cms-daq-workshop-debian:latest" in again.stdout, again.stderr
+
+
+def test_a_step_over_the_bound_ends_naming_the_step(tmp_path: Path) -> None:
+    df = tmp_path / "Dockerfile"
+    df.write_text("ARG BASE=alpine\nFROM ${BASE}\nRUN echo before\nRUN sleep 30\n")
+    before = snapshot()
+    started = time.monotonic()
+    with pytest.raises(BuildTimedOut, match=r"bound of 3 s, at step 4/\d+ \(RUN sleep 30\)"):
+        build("hangs", dockerfile=df, context=tmp_path, bases={"BASE": "alpine"}, nocache=True, timeout=3,
+              progress=QuietProgress())
+    assert time.monotonic() - started < 25  # the bound, plus the engine letting go of the step
+    assert snapshot() == before
+    remove_repo("cms-daq-workshop-hangs")
+
+
+def test_interrupt_kernel_during_a_lesson_build() -> None:
+    """A kernel runs a lesson's build; "Interrupt kernel" (SIGINT to the kernel) stops it with one line."""
+    from jupyter_client.manager import start_new_kernel
+
+    before = snapshot()
+    km, kc = start_new_kernel(kernel_name="python3", env={**os.environ, "KIT_MODE": "live"})
+    try:
+        kc.execute_interactive("import helpers", timeout=60)
+        msg_id = kc.execute('helpers.build("alpine", nocache=True)')
+        deadline, seen = time.monotonic() + 120, ""
+        while "go build" not in seen:  # the progress bar's label names the step as it starts
+            assert time.monotonic() < deadline, f"the build never reached go build: {seen[-500:]}"
+            msg = kc.get_iopub_msg(timeout=120)
+            seen += str(msg["content"])
+        time.sleep(1.0)
+        km.interrupt_kernel()
+        error, labels = None, ""
+        while True:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            labels += str(msg["content"])
+            if msg["msg_type"] == "error":
+                error = msg["content"]
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+        assert error is not None and error["ename"] == "BuildInterrupted", error
+        assert len(error["traceback"]) <= 3 and "interrupted at step" in error["traceback"][0], error["traceback"]
+        assert "stopped at step" in labels  # the bar says it stopped
+        assert snapshot() == before
+        reply = kc.execute_interactive('print(helpers.build("alpine").size_mb)', timeout=300)
+        assert reply["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
