@@ -2,6 +2,7 @@
 
 What counts as the kit's:
 - containers that carry the kit's container label (set only when the kit starts a container);
+- what a kit build cut short left: its step containers and untagged step images (``build_leftovers``);
 - images tagged in the kit's namespaces (``cms-daq-workshop-*``, and with ``bases=True`` also
   ``kit-local/*``) that carry the kit's label. An image a learner builds FROM a kit image inherits
   the label but not the tag, so it is left alone.
@@ -39,6 +40,22 @@ def kit_containers() -> list[Container]:
     return engine.client().containers.list(all=True, filters={"label": f"{CONTAINER}=true"})
 
 
+def build_leftovers() -> tuple[list[Container], list[str]]:
+    """Return what a kit build cut short left: its step containers, and its untagged step images.
+
+    A build the engine could not finish (it was killed mid-build) leaves the container of the step
+    that was running, and the images of the steps before it. Both inherit the labels of the kit's
+    base images, which is how they are told apart from a learner's own: a container the kit did not
+    start, not running, whose command is a Dockerfile step (``/bin/sh -c ...``); an untagged image.
+    """
+    client = engine.client()
+    containers = [c for c in client.containers.list(all=True, filters={"label": f"{MANAGED}=true"})
+                  if c.status != "running" and CONTAINER not in (c.labels or {})
+                  and (c.attrs.get("Config") or {}).get("Cmd", [])[:2] == ["/bin/sh", "-c"]]
+    images = [i.id for i in client.images.list(filters={"dangling": True, "label": f"{MANAGED}=true"})]
+    return containers, images
+
+
 def kit_image_tags(bases: bool = False) -> list[str]:
     """Return the tags of the images the kit built (and, with ``bases``, the local base images)."""
     tags = []
@@ -54,12 +71,16 @@ def clean(bases: bool = False) -> CleanReport:
     """Remove the kit's containers and built images; with ``bases``, the local base images too."""
     report = CleanReport()
     client = engine.client()
-    for c in kit_containers():
+    stale_steps, step_images = build_leftovers()
+    for c in kit_containers() + stale_steps:
         try:
             c.remove(force=True)
             report.containers.append(c.name)
         except (APIError, NotFound):
             report.kept.append(c.name)
+    for image_id in step_images:
+        if store.remove_if_untagged(image_id):
+            report.images.append(f"untagged {image_id.removeprefix('sha256:')[:12]}")
     # Built images first, local bases last: an image goes before the bases it stands on.
     for tag in sorted(kit_image_tags(bases), key=lambda t: t.startswith(LOCAL_NAMESPACE)):
         try:

@@ -100,8 +100,7 @@ class guarded(ContextDecorator):  # noqa: N801 - used as a decorator and a `with
     def __exit__(self, etype: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
         if exc is None or isinstance(exc, (KitError, KeyboardInterrupt)) or not isinstance(exc, Exception):
             return False
-        if isinstance(exc, (DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
-                            ConnectionError)):
+        if isinstance(exc, (DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)):
             raise translate(exc, self.doing) from None
         return False
 

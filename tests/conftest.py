@@ -26,6 +26,13 @@ def _engine_required() -> bool:
     return bool(os.environ.get("CI") or os.environ.get("KIT_REQUIRE_ENGINE"))
 
 
+# Where an engine is required, the lessons' nbval pass (notebooks/, in this process's kernels) must run
+# live: the mode is set, not guessed, so a missing or refusing engine fails it instead of quietly
+# showing the recording. tests/test_notebooks.py sets KIT_MODE=recorded for its own pass.
+if _engine_required():
+    os.environ["KIT_MODE"] = "live"
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
     """Return a Docker client; skip (learner) or fail (CI, make test) when no engine answers."""

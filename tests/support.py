@@ -1,11 +1,14 @@
-"""Small helpers the tests share: a free loopback port, and waiting for a server to answer."""
+"""Small helpers the tests share: a free loopback port, waiting for a server, a spare engine."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -26,3 +29,69 @@ def wait_for_http(url: str, proc: subprocess.Popen, seconds: float, what: str) -
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError(f"{what} did not start (exit code {proc.poll()})") from None
             time.sleep(0.3)
+
+
+class SpareEngine:
+    """A second Docker engine of the machine's own dockerd, on its own socket and data folder.
+
+    For tests that must kill an engine mid-build and start it again without touching the one the
+    rest of the suite uses. No bridge network (builds need none) and no iptables rules.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sock = root / "d.sock"
+        self.host = f"unix://{self.sock}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, seconds: float = 60) -> None:
+        """Start the engine (again) and wait until it answers; fail naming it after ``seconds``."""
+        # Pid files a kill -9 left: dockerd's own, and its containerd's (which died with it).
+        (self.root / "d.pid").unlink(missing_ok=True)
+        (self.root / "exec" / "containerd" / "containerd.pid").unlink(missing_ok=True)
+        log = open(self.root / "dockerd.log", "a")
+        self.proc = subprocess.Popen(
+            ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
+             str(self.root / "exec"), "--pidfile", str(self.root / "d.pid"), "--bridge=none", "--iptables=false",
+             "--ip-masq=false"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + seconds
+        while not self.answers():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"the spare engine did not answer on {self.host} within {seconds} s:\n"
+                                   + (self.root / "dockerd.log").read_text()[-2000:])
+            time.sleep(0.3)
+
+    def answers(self) -> bool:
+        """Say whether the engine answers a ping."""
+        import docker
+
+        try:
+            docker.DockerClient(base_url=self.host, timeout=3).ping()
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            return False
+
+    def kill(self) -> None:
+        """Kill dockerd at once (SIGKILL), as a crash would; its containerd lives on, as it would."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Stop the engine, then every process it left (containerd, shims), then unmount its folder."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        subprocess.run(["pkill", "-9", "-f", str(self.root)], capture_output=True)
+        time.sleep(0.5)
+        self.unmount()
+
+    def unmount(self) -> None:
+        """Unmount what a killed engine left mounted under its folder, so the folder can go."""
+        mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+                  if line.split()[1].startswith(str(self.root))]
+        for m in sorted(mounts, reverse=True):
+            subprocess.run(["umount", "-l", m], capture_output=True)
