@@ -16,8 +16,8 @@ from docker.errors import APIError
 
 from . import engine, localbases
 from .catalog import BASES
-from .progress import Say
 from .errors import BaseImageMissing
+from .progress import Say
 from .results import BaseUsed
 from .store import has_image, image_id
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from . import engine
 from .bases import BaseState, status
-from .progress import Say
 from .errors import BaseImageMissing
+from .progress import Say
+
 
 def bundle_save(path: str | Path, refs: list[str] | None = None, say: Say = print) -> list[str]:
     """Write every catalog base on this engine (or just ``refs``) into one archive, as `docker save` does."""

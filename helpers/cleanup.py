@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from . import engine
-from . import store
+from . import engine, store
 from .labels import CONTAINER, LOCAL_NAMESPACE, MANAGED, TAG_PREFIX, is_kit_tag, is_stage_tag
 
 

@@ -17,8 +17,8 @@ from docker.models.containers import Container
 
 from . import engine
 from .engine import guarded
-from .labels import container_name, kit_labels
 from .errors import BaseImageMissing, ContainerFailed, PortInUse
+from .labels import container_name, kit_labels
 from .results import BuildResult
 
 APP_PORT = "8080/tcp"

@@ -11,11 +11,11 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from . import source
-from .engine import guarded
 from .builds import require_dockerfile
 from .catalog import BASES, REPO, VARIANTS, variant
 from .checks import Checklist
 from .container import RunningApp
+from .engine import guarded
 from .exercise import check_answer as _check_answer
 from .plots import size_chart
 from .results import BuildResult

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from support import required
 
 from helpers import engine
 from helpers.progress import QuietProgress
@@ -22,14 +23,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda i: bool(i.get_closest_marker("runs_last")))
 
 
-def _engine_required() -> bool:
-    return bool(os.environ.get("CI") or os.environ.get("KIT_REQUIRE_ENGINE"))
-
-
 # Where an engine is required, the lessons' nbval pass (notebooks/, in this process's kernels) must run
 # live: the mode is set, not guessed, so a missing or refusing engine fails it instead of quietly
 # showing the recording. tests/test_notebooks.py sets KIT_MODE=recorded for its own pass.
-if _engine_required():
+if required():
     os.environ["KIT_MODE"] = "live"
 
 
@@ -38,7 +35,7 @@ def docker_engine():
     """Return a Docker client; skip (learner) or fail (CI, make test) when no engine answers."""
     if not engine.available():
         msg = "no Docker engine answers: run `make test` (it starts one) or start Docker"
-        if _engine_required():
+        if required():
             pytest.fail(msg)
         pytest.skip(msg)
     return engine.client()

@@ -1,4 +1,7 @@
-"""Every mistake a learner can make ends in one clear message, and leaves nothing behind. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""Every mistake a learner can make ends in one clear message, and leaves nothing behind.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from docker.errors import ImageNotFound
 
 from helpers.builds import build
 from helpers.catalog import APP_DIR, REPO
-from helpers.errors import BaseImageMissing, BuildFailed, DockerfileMissing
+from helpers.errors import BaseImageMissing, BuildFailed, DockerfileMissing, InvalidName
 from helpers.progress import QuietProgress
 
 
@@ -73,3 +76,40 @@ def test_a_broken_dockerfile_shows_the_failing_step(tmp_path: Path) -> None:
     with pytest.raises(BuildFailed) as err:
         build("typo", dockerfile=df, progress=QuietProgress())
     assert "Dockerfile step" in err.value.hint
+
+
+@pytest.mark.docker
+def test_an_empty_base_name_is_one_clear_error(docker_engine) -> None:
+    """docker-py raised NullResource for this; a learner gets the kit's message."""
+    with pytest.raises(BaseImageMissing, match="not an image name"):
+        build("empty", dockerfile=REPO / "dockerfiles" / "Dockerfile.multistage",
+              bases={"BUILDER_IMAGE": "", "RUNTIME_IMAGE": ""}, progress=QuietProgress())
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("tag", ["cms-daq-workshop-two\nlines:latest", "Cms-Daq-Workshop-Upper:latest"])
+def test_a_tag_docker_would_refuse_is_one_clear_error(tag: str, docker_engine) -> None:
+    """docker-py raised a bare DockerException for a tag with a new line."""
+    with pytest.raises(InvalidName, match="not a valid image tag"):
+        build("mine", dockerfile=REPO / "dockerfiles" / "Dockerfile.multistage", tag=tag, progress=QuietProgress())
+
+
+@pytest.mark.docker
+def test_a_name_over_docker_s_length_limit_says_so(docker_engine) -> None:
+    """A 300-character name was told to "fix the Dockerfile step"; the cause is Docker's 255 limit."""
+    with pytest.raises(InvalidName, match="Docker allows 255"):
+        build("x" * 300, dockerfile=REPO / "dockerfiles" / "Dockerfile.multistage", progress=QuietProgress())
+
+
+@pytest.mark.docker
+def test_a_custom_build_never_takes_a_catalog_variants_tag(docker_engine, tmp_path: Path) -> None:
+    """build("debian", dockerfile=other) replaced cms-daq-workshop-debian; now it gets a name of its own."""
+    with pytest.raises(InvalidName, match="belongs to the catalog's variant debian"):
+        build("mine", dockerfile=REPO / "dockerfiles" / "Dockerfile.multistage",
+              tag="cms-daq-workshop-debian:latest", progress=QuietProgress())
+    from helpers.builds import plan
+
+    assert plan("debian", dockerfile=REPO / "dockerfiles" / "Dockerfile.multistage").tag == \
+        "cms-daq-workshop-custom-debian:latest"
+    assert plan("debian", bases={"BUILDER_IMAGE": "golang-alpine"}).tag == "cms-daq-workshop-custom-debian:latest"
+    assert plan("debian").tag == "cms-daq-workshop-debian:latest"

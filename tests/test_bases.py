@@ -1,8 +1,12 @@
-"""Base images: every catalog base is here, made idempotently, preferred official, bundled and loaded. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""Base images: every catalog base is here, made idempotently, preferred official, bundled and loaded.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 
 import pytest
+from support import skip_or_fail
 
 from helpers import bases, bundles, localbases
 from helpers.bases import BaseState
@@ -28,7 +32,7 @@ def test_ensure_all_does_nothing_when_everything_is_here(docker_engine) -> None:
 
 def test_ensure_all_without_a_registry_keeps_the_local_bases(docker_engine) -> None:
     if all(s.state in (BaseState.OFFICIAL, BaseState.BUILT_IN) for s in bases.status()):
-        pytest.skip("official bases here: nothing to fall back from")  # pragma: no cover
+        skip_or_fail("official bases here: nothing to fall back from")
     before = {i.id for i in docker_engine.images.list()}
     said: list[str] = []
     bases.ensure_all(say=said.append, offline=False)
@@ -84,6 +88,6 @@ def test_loading_something_that_is_not_a_bundle(tmp_path) -> None:
 def test_a_changed_recipe_marks_the_local_base_stale(monkeypatch) -> None:
     local = [s for s in bases.status() if s.state is BaseState.LOCAL]
     if not local:
-        pytest.skip("official bases in use here: no local equivalent to check")  # pragma: no cover
+        skip_or_fail("official bases in use here: no local equivalent to check")
     monkeypatch.setattr(localbases, "recipe", lambda tag: "a-newer-recipe")
     assert {s.state for s in bases.status() if s.key == local[0].key} == {BaseState.STALE}

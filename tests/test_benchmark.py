@@ -1,4 +1,7 @@
-"""The benchmark command produces its table (its numbers are reported, never asserted as goals). Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""The benchmark command produces its table (its numbers are reported, never asserted as goals).
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 

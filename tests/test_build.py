@@ -1,4 +1,7 @@
-"""Real builds of every variant against the engine: sizes, layers, bases used, Go tests. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""Real builds of every variant against the engine: sizes, layers, bases used, Go tests.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,11 @@ import pytest
 
 from helpers.builds import build
 from helpers.catalog import APP_DIR, BASES, VARIANTS
-from helpers.labels import MANAGED, ROLE
-from helpers.store import has_image
 from helpers.cleanup import remove_repo
 from helpers.errors import BuildFailed
+from helpers.labels import MANAGED, ROLE
 from helpers.progress import QuietProgress
+from helpers.store import has_image
 
 pytestmark = pytest.mark.docker
 

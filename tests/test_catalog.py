@@ -1,4 +1,7 @@
-"""The catalog and the Dockerfiles agree, and the Dockerfiles keep the kit's rules (no engine needed). Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""The catalog and the Dockerfiles agree, and the Dockerfiles keep the kit's rules (no engine needed).
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 

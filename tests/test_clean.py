@@ -1,4 +1,7 @@
-"""Cleaning up removes the kit's containers and images, never a learner's own. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""Cleaning up removes the kit's containers and images, never a learner's own.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 

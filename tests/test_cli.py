@@ -1,11 +1,14 @@
-"""The command line, run as a learner would: doctor, images, sizes, build --target. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""The command line, run as a learner would: doctor, images, sizes, build --target.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 
 import pytest
+from test_bad_input import cli
 
 from helpers.catalog import VARIANTS
-from test_bad_input import cli
 
 pytestmark = pytest.mark.docker
 

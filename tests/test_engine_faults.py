@@ -14,12 +14,12 @@ from pathlib import Path
 
 import docker
 import pytest
+from support import SpareEngine
 
 from helpers import cleanup, engine
 from helpers.builds import build
 from helpers.catalog import BASES
 from helpers.errors import EngineUnavailable
-from support import SpareEngine
 
 pytestmark = pytest.mark.docker
 

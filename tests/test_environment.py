@@ -1,4 +1,7 @@
-"""Binder's environment.yml and the README's set-up (requirements.txt) install the same packages. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""Binder's environment.yml and the README's set-up (requirements.txt) install the same packages.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 

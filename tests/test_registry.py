@@ -9,19 +9,18 @@ Tests of internals: they import the kit's modules, not only the lesson-facing `h
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from dataclasses import replace
 
 import pytest
+from support import free_port, skip_or_fail, wait_for_http
 
 from helpers import bases
 from helpers.bases import BaseState
 from helpers.catalog import BASES
 from helpers.errors import BaseImageMissing
 from helpers.store import has_image
-from support import free_port, wait_for_http
 
 pytestmark = pytest.mark.docker
 
@@ -32,10 +31,7 @@ REGISTRY = shutil.which("docker-registry")
 def registry(tmp_path_factory, docker_engine):
     """Run a registry on 127.0.0.1 (which Docker trusts without TLS) and return its host:port."""
     if REGISTRY is None:
-        msg = "docker-registry is not installed: `make test` installs it (scripts/engine-up.sh)"
-        if os.environ.get("CI") or os.environ.get("KIT_REQUIRE_ENGINE"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+        skip_or_fail("docker-registry is not installed: `make test` installs it (scripts/engine-up.sh)")
     port = free_port()
     root = tmp_path_factory.mktemp("registry")
     config = root / "config.yml"

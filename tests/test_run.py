@@ -1,4 +1,7 @@
-"""Running every variant: the greeting comes back, docker stop is quick, non-root where promised. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""Running every variant: the greeting comes back, docker stop is quick, non-root where promised.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ import pytest
 
 from helpers.builds import build
 from helpers.catalog import VARIANTS
-from helpers.container import RunningApp as run
 from helpers.cleanup import kit_containers, remove_repo
+from helpers.container import RunningApp as run
 from helpers.errors import BaseImageMissing, ContainerFailed, PortInUse
 from helpers.progress import QuietProgress
 

@@ -1,4 +1,7 @@
-"""Parsing and formatting, checked without an engine: build errors, progress lines, results, errors. Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`."""
+"""Parsing and formatting, checked without an engine: build errors, progress lines, results, errors.
+
+Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
+"""
 
 from __future__ import annotations
 
