@@ -22,17 +22,20 @@ _START_HINT = (
 )
 
 
+def _ping() -> None:
+    """Ask the engine for a ping with a short timeout; raise what docker-py raises when none answers."""
+    probe = docker.from_env(timeout=5)
+    try:
+        probe.ping()
+    finally:
+        probe.close()
+
+
 def _connect() -> docker.DockerClient:
     """Open a client and make one call, so a dead engine fails here and not mid-lesson."""
     try:
-        # A short timeout to find out whether anyone answers, then a long one for builds.
-        probe = docker.from_env(timeout=5)
-        try:
-            probe.ping()
-        finally:
-            probe.close()
-        client = docker.from_env(timeout=int(os.environ.get("KIT_DOCKER_TIMEOUT", "900")))
-        return client
+        _ping()  # a short timeout to find out whether anyone answers, then a long one for builds
+        return docker.from_env(timeout=int(os.environ.get("KIT_DOCKER_TIMEOUT", "900")))
     except DockerException as exc:
         where = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
         reason = str(exc).splitlines()[0][:300]
@@ -56,11 +59,7 @@ def client() -> docker.DockerClient:
 def available() -> bool:
     """Say whether a Docker engine answers right now (asked anew each time: engines stop and start)."""
     try:
-        probe = docker.from_env(timeout=5)
-        try:
-            probe.ping()
-        finally:
-            probe.close()
+        _ping()
         return True
     except (DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
         _cached_client.cache_clear()

@@ -1,0 +1,196 @@
+"""Reading an image the way the engine hands it out (`docker save`), without unpacking it to disk.
+
+One streamed pass over the archive gives, for every layer: its files' bytes as the classic engine
+counts an image's size (the "unpacked" figure: every entry but folders, a symlink counting its
+target's length, a hard link once), the bytes of its tar, and the bytes it takes gzipped (what a
+registry stores and a learner downloads). Both layouts are read:
+- the classic engine's: ``manifest.json``, ``<id>/layer.tar``;
+- the OCI layout that the containerd image store (and ``skopeo copy ... oci-archive:``) writes:
+  ``index.json``, ``blobs/sha256/<digest>``, layers possibly gzipped already.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+from .errors import KitError
+
+GZIP_LEVEL = 6  # what `docker push` uses (Go's gzip.DefaultCompression)
+
+
+@dataclass
+class LayerStats:
+    """What one layer holds: unpacked bytes, its blob's bytes as stored (a tar, or a gzipped tar), gzipped bytes, entries."""
+
+    path: str  # where it sits in the archive
+    unpacked_bytes: int
+    blob_bytes: int
+    gzip_bytes: int
+    entries: int
+
+
+@dataclass
+class ImageStats:
+    """What an image archive holds, layer by layer, oldest first."""
+
+    layers: list[LayerStats] = field(default_factory=list)
+    layout: str = ""  # "docker" (classic) or "oci"
+
+    @property
+    def unpacked_bytes(self) -> int:
+        """Return the image's size as the classic engine counts it."""
+        return sum(x.unpacked_bytes for x in self.layers)
+
+    @property
+    def gzip_bytes(self) -> int:
+        """Return what the image's layers take gzipped: what a registry stores."""
+        return sum(x.gzip_bytes for x in self.layers)
+
+
+class _Counting(io.RawIOBase):
+    """Read a stream through, counting its bytes and gzipping them (to count the gzipped bytes)."""
+
+    def __init__(self, head: bytes, rest: IO[bytes], gzip: bool) -> None:
+        self.head, self.rest = head, rest
+        self.n = 0
+        self.z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31) if gzip else None
+        self.zn = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.head:
+            data, self.head = self.head[: len(b)], self.head[len(b):]
+        else:
+            data = self.rest.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.n += n
+        if self.z is not None and n:
+            self.zn += len(self.z.compress(data))
+        return n
+
+    def gzipped(self) -> int:
+        """Return the gzipped size of everything read (finishing the gzip stream)."""
+        if self.z is not None:
+            self.zn += len(self.z.flush())
+            self.z = None
+        return self.zn
+
+
+def _layer(path: str, head: bytes, rest: IO[bytes], compress: bool) -> LayerStats:
+    """Count one layer blob: a tar, or a gzipped tar (its size is then its gzipped size).
+
+    ``compress=False`` skips gzipping an uncompressed layer (its gzipped size is then 0): the
+    unpacked figure costs only the read, the gzipped one about 20 s per 500 MB on two cores.
+    """
+    gzipped = head[:2] == b"\x1f\x8b"
+    counter = _Counting(head, rest, gzip=compress and not gzipped)
+    raw = io.BufferedReader(counter, buffer_size=1 << 20)
+    unpacked, entries, seen = 0, 0, set()
+    with tarfile.open(fileobj=raw, mode="r|gz" if gzipped else "r|") as inner:
+        for e in inner:
+            entries += 1
+            if e.isdir() or e.islnk():
+                continue  # folders do not count; a hard link is the file it names, counted once
+            if e.issym():
+                unpacked += len(e.linkname)  # a symlink's size is the length of its target
+            elif e.name not in seen:
+                unpacked += e.size
+            seen.add(e.name)
+    while raw.read(1 << 20):  # the tar's end padding
+        pass
+    blob_bytes = counter.n
+    return LayerStats(path, unpacked, blob_bytes, counter.n if gzipped else counter.gzipped(), entries)
+
+
+def _is_layer(head: bytes) -> bool:
+    return head[:2] == b"\x1f\x8b" or (len(head) >= 262 and head[257:262] == b"ustar")
+
+
+def read_archive(stream: IO[bytes], compress: bool = True) -> ImageStats:
+    """Read a `docker save` archive (either layout) as it streams, and return its layers' figures."""
+    blobs: dict[str, LayerStats] = {}
+    docs: dict[str, object] = {}
+    with tarfile.open(fileobj=stream, mode="r|") as outer:
+        for member in outer:
+            if not member.isfile():
+                continue
+            f = outer.extractfile(member)
+            if f is None:
+                continue
+            head = f.read(512)
+            if _is_layer(head):
+                blobs[member.name] = _layer(member.name, head, f, compress)
+            elif member.name.endswith(".json") or member.name.startswith("blobs/") and head[:1] == b"{":
+                try:
+                    docs[member.name] = json.loads(head + f.read())
+                except ValueError:
+                    pass
+    return ImageStats(*_ordered(blobs, docs))
+
+
+def _ordered(blobs: dict[str, LayerStats], docs: dict[str, object]) -> tuple[list[LayerStats], str]:
+    """Put the layers in the image's order, from manifest.json, else from the OCI index."""
+    layout = "oci" if "index.json" in docs else "docker"
+    manifest = docs.get("manifest.json")
+    if isinstance(manifest, list) and manifest:
+        paths = manifest[0].get("Layers") or []
+    else:
+        index = docs.get("index.json") or {}
+        digest = ((index.get("manifests") or [{}])[0]).get("digest", "") if isinstance(index, dict) else ""
+        oci = docs.get("blobs/" + digest.replace(":", "/"), {})
+        while isinstance(oci, dict) and oci.get("manifests"):  # an index inside the index
+            oci = docs.get("blobs/" + oci["manifests"][0]["digest"].replace(":", "/"), {})
+        paths = ["blobs/" + x["digest"].replace(":", "/") for x in (oci or {}).get("layers", [])]
+    missing = [p for p in paths if p not in blobs]
+    if missing or not paths:
+        raise KitError("The image archive does not hold the layers its manifest names.",
+                       "save the image again (`docker save IMAGE -o FILE`); the file may be cut short.",
+                       detail=f"missing: {missing[:3]}" if missing else "no manifest found")
+    return [blobs[p] for p in paths], layout
+
+
+def stream_from_engine(ref: str) -> Iterator[bytes]:
+    """Yield `docker save` of exactly this image (a repository name alone would save every tag)."""
+    from . import engine
+
+    api = engine.client().api
+    res = api._get(api._url("/images/{0}/get", ref), stream=True)
+    api._raise_for_status(res)
+    try:
+        yield from res.iter_content(chunk_size=1 << 20)
+    finally:
+        res.close()
+
+
+class _Chunks(io.RawIOBase):
+    """A file-like view of an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.buf = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self.buf:
+            try:
+                self.buf = next(self.chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self.buf))
+        b[:n], self.buf = self.buf[:n], self.buf[n:]
+        return n
+
+
+def read_image(ref: str, compress: bool = True) -> ImageStats:
+    """Read an image from the engine (`docker save`, streamed) and return its layers' figures."""
+    return read_archive(io.BufferedReader(_Chunks(stream_from_engine(ref)), buffer_size=1 << 20), compress)

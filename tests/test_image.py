@@ -1,0 +1,105 @@
+"""The image reader: `docker save` archives in the classic and the OCI layout, read as they stream.
+
+Tests of internals. The OCI archive here is made from a real classic one (same layers, gzipped into
+blobs/sha256/ under an index.json, as the containerd image store writes them), so the same image
+must give the same figures in both layouts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+
+import pytest
+
+from helpers import engine
+from helpers.errors import KitError
+from helpers.image import read_archive, read_image, stream_from_engine
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _layer_tar() -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in {"app/bin": b"x" * 1000, "etc/passwd": b"root:x:0:0\n"}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+        d = tarfile.TarInfo("app")
+        d.type = tarfile.DIRTYPE
+        t.addfile(d)
+        link = tarfile.TarInfo("app/link")
+        link.type, link.linkname = tarfile.SYMTYPE, "bin"
+        t.addfile(link)
+        hard = tarfile.TarInfo("app/hard")
+        hard.type, hard.linkname = tarfile.LNKTYPE, "app/bin"
+        t.addfile(hard)
+    return buf.getvalue()
+
+
+def to_oci(classic: bytes) -> bytes:
+    """Repack a classic `docker save` archive into the OCI layout, with gzipped layer blobs."""
+    with tarfile.open(fileobj=io.BytesIO(classic)) as t:
+        manifest = json.loads(t.extractfile("manifest.json").read())[0]
+        config = t.extractfile(manifest["Config"]).read()
+        layers = [gzip.compress(t.extractfile(p).read(), compresslevel=6, mtime=0) for p in manifest["Layers"]]
+    files: dict[str, bytes] = {}
+
+    def blob(data: bytes) -> dict:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        files["blobs/sha256/" + digest.split(":")[1]] = data
+        return {"digest": digest, "size": len(data)}
+
+    oci_manifest = json.dumps({"schemaVersion": 2, "config": blob(config),
+                               "layers": [blob(x) for x in layers]}).encode()
+    files["index.json"] = json.dumps({"schemaVersion": 2, "manifests": [blob(oci_manifest)]}).encode()
+    files["oci-layout"] = b'{"imageLayoutVersion": "1.0.0"}'
+    return _tar(dict(reversed(list(files.items()))))  # index last: a streamed reader must cope
+
+
+def test_a_layer_counts_files_like_the_engine() -> None:
+    """1000 + 11 bytes of files, a symlink counted as its target's length (3), the hard link once."""
+    classic = _tar({"abc/layer.tar": _layer_tar(), "manifest.json": b'[{"Layers": ["abc/layer.tar"]}]'})
+    stats = read_archive(io.BytesIO(classic))
+    assert stats.layout == "docker" and stats.unpacked_bytes == 1000 + 11 + 3
+    assert stats.layers[0].blob_bytes == len(_layer_tar())
+    assert 0 < stats.gzip_bytes < stats.layers[0].blob_bytes
+
+
+def test_an_archive_without_its_layers_is_one_clear_error() -> None:
+    broken = _tar({"manifest.json": b'[{"Layers": ["abc/layer.tar"]}]'})
+    with pytest.raises(KitError, match="does not hold the layers"):
+        read_archive(io.BytesIO(broken))
+
+
+@pytest.mark.docker
+def test_every_variant_reads_as_the_engine_counts_it(built) -> None:
+    """On the classic store the engine's own size is the unpacked figure: the reader must agree."""
+    for name, r in built.items():
+        stats = read_image(r.tag, compress=False)
+        assert stats.layout == "docker" and len(stats.layers) == r.fs_layers, name
+        assert abs(stats.unpacked_bytes - r.size_bytes) <= 0.01 * r.size_bytes, (name, stats.unpacked_bytes)
+
+
+@pytest.mark.docker
+def test_the_oci_layout_gives_the_same_figures(built) -> None:
+    r = built["distroless"]
+    classic = b"".join(stream_from_engine(r.tag))
+    a, b = read_archive(io.BytesIO(classic)), read_archive(io.BytesIO(to_oci(classic)))
+    assert (a.layout, b.layout) == ("docker", "oci")
+    assert b.unpacked_bytes == a.unpacked_bytes == engine.client().images.get(r.tag).attrs["Size"]
+    assert [x.unpacked_bytes for x in b.layers] == [x.unpacked_bytes for x in a.layers]
+    # Gzip level 6 of the same tars: the same size whether the reader or the repacking gzipped them.
+    assert abs(b.gzip_bytes - a.gzip_bytes) <= 64 * len(a.layers)
