@@ -48,8 +48,11 @@ class SpareEngine:
     """A second Docker engine of the machine's own dockerd, on its own socket and data folder.
 
     For tests that must kill an engine mid-build and start it again without touching the one the
-    rest of the suite uses. No bridge network (builds need none) and no iptables rules.
+    rest of the suite uses. It gets a bridge of its own and no iptables rules: a dockerd started with
+    ``--bridge=none`` deletes the machine's docker0, which the default engine's containers need.
     """
+
+    BRIDGE = "kitspare0"
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -62,11 +65,15 @@ class SpareEngine:
         # Pid files a kill -9 left: dockerd's own, and its containerd's (which died with it).
         (self.root / "d.pid").unlink(missing_ok=True)
         (self.root / "exec" / "containerd" / "containerd.pid").unlink(missing_ok=True)
+        if subprocess.run(["ip", "link", "show", self.BRIDGE], capture_output=True).returncode != 0:
+            subprocess.run(["ip", "link", "add", self.BRIDGE, "type", "bridge"], check=True)
+            subprocess.run(["ip", "addr", "add", "10.211.0.1/24", "dev", self.BRIDGE], check=True)
+            subprocess.run(["ip", "link", "set", self.BRIDGE, "up"], check=True)
         log = open(self.root / "dockerd.log", "a")
         self.proc = subprocess.Popen(
             ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
-             str(self.root / "exec"), "--pidfile", str(self.root / "d.pid"), "--bridge=none", "--iptables=false",
-             "--ip-masq=false"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+             str(self.root / "exec"), "--pidfile", str(self.root / "d.pid"), f"--bridge={self.BRIDGE}",
+             "--iptables=false", "--ip-masq=false"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + seconds
         while not self.answers():
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -101,6 +108,7 @@ class SpareEngine:
         subprocess.run(["pkill", "-9", "-f", str(self.root)], capture_output=True)
         time.sleep(0.5)
         self.unmount()
+        subprocess.run(["ip", "link", "delete", self.BRIDGE], capture_output=True)
 
     def unmount(self) -> None:
         """Unmount what a killed engine left mounted under its folder, so the folder can go."""

@@ -299,7 +299,9 @@ def _open_and_run_all(page: Page, lab: Lab, notebook: str, done_text: str) -> No
     # Wait for the last cell's printed check in an output area (the same words are in its source), or a
     # traceback, which ends the wait early. "attached", not "visible": JupyterLab may skip laying out
     # cells scrolled out of view.
-    done = page.locator(".jp-OutputArea-output", has_text=done_text).first
+    # Not the stored copy of the check's output (marked as stored): the one this run printed.
+    done = page.locator(".jp-OutputArea-output", has_text=done_text,
+                        has_not_text="stored output of the kit's own run").first
     traceback = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
                              has_text="Traceback")
     _wait_for(done.or_(traceback).first, f"{notebook} to print {done_text!r} (or a traceback)", LESSON_S,
@@ -331,12 +333,15 @@ def _drawn_bars(page: Page, index: int = 0) -> int:
 
 
 def test_lesson_04_draws_one_bar_per_variant(browser: Browser, lab: Lab) -> None:
+    from playwright.sync_api import expect
+
     with _lesson_page(browser, lab, "04-compare.ipynb") as page:
         _open_and_run_all(page, lab, "04-compare.ipynb", "checked: Debian > Alpine-like")
         _show_chart(page)
         assert _bars(page, 0) == len(VARIANTS)
         assert _drawn_bars(page, 0) == len(VARIANTS)
-        assert "Image size per variant" in page.inner_text(".js-plotly-plot >> nth=0")
+        # The lesson runs on past its chart: wait for plotly to have drawn the title, not just the bars.
+        expect(page.locator(".js-plotly-plot").first).to_contain_text("Image size per variant", timeout=30_000)
         # The kit switches off JupyterLab's "news?" pop-up, which would cover the lesson.
         assert page.get_by_text("official Jupyter news").count() == 0
 
