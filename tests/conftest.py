@@ -50,6 +50,15 @@ def built(docker_engine):
     return {name: build(name, progress=QuietProgress()) for name in VARIANTS}
 
 
+@pytest.fixture
+def edited_app(tmp_path):
+    """Return a maker of copies of app/ with main.go edited: ``edited_app(replace=(old, new))`` or ``comment=True``."""
+    from helpers.appcopy import edited_app as make
+
+    made = iter(range(1_000))
+    return lambda **edit: make(tmp_path / f"copy-{next(made)}", **edit)
+
+
 def _snapshot() -> tuple[set[str], set[str]]:
     c = engine.client()
     containers = {x.id for x in c.containers.list(all=True)}

@@ -6,7 +6,6 @@ Tests of internals: they import the kit's modules, not only the lesson-facing `h
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,14 +14,14 @@ import pytest
 from docker.errors import ImageNotFound
 
 from helpers.builds import build
-from helpers.catalog import APP_DIR, REPO
+from helpers.catalog import REPO
 from helpers.errors import BaseImageMissing, BuildFailed, DockerfileMissing, InvalidName
 from helpers.progress import QuietProgress
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "helpers", *args], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=600)
+                          env={**os.environ, **(env or {})}, timeout=300)
 
 
 def assert_one_clear_message(proc: subprocess.CompletedProcess, *needles: str) -> None:
@@ -51,11 +50,8 @@ def test_a_base_image_that_does_not_exist(docker_engine) -> None:
 
 
 @pytest.mark.docker
-def test_go_code_that_does_not_compile_shows_the_compiler(tmp_path: Path, docker_engine) -> None:
-    ctx = tmp_path / "app"
-    shutil.copytree(APP_DIR, ctx)
-    main = ctx / "main.go"
-    main.write_text(main.read_text().replace("fmt.Fprint(w, Greeting)", "fmt.Fprint(w, Greting)"))
+def test_go_code_that_does_not_compile_shows_the_compiler(edited_app, docker_engine) -> None:
+    ctx = edited_app(replace=("fmt.Fprint(w, Greeting)", "fmt.Fprint(w, Greting)"))
     with pytest.raises(BuildFailed, match="Go compiler rejected") as err:
         build("multistage", context=ctx, tag="cms-daq-workshop-broken:latest", progress=QuietProgress())
     assert "main.go:" in err.value.detail and "undefined: Greting" in err.value.detail

@@ -5,13 +5,10 @@ Tests of internals: they import the kit's modules, not only the lesson-facing `h
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
 from helpers.builds import build
-from helpers.catalog import APP_DIR, BASES, VARIANTS
+from helpers.catalog import BASES, VARIANTS
 from helpers.cleanup import remove_repo
 from helpers.errors import BuildFailed
 from helpers.labels import MANAGED, ROLE
@@ -110,22 +107,16 @@ def test_go_tests_run_in_the_test_stage(docker_engine) -> None:
         remove_repo("cms-daq-workshop-gotest")
 
 
-def test_a_failing_go_test_fails_the_build(tmp_path: Path) -> None:
-    ctx = tmp_path / "app"
-    shutil.copytree(APP_DIR, ctx)
-    main = ctx / "main.go"
-    main.write_text(main.read_text().replace('"Hello CMS DAQ Group!"', '"Hello world"'))
+def test_a_failing_go_test_fails_the_build(edited_app) -> None:
+    ctx = edited_app(replace=('"Hello CMS DAQ Group!"', '"Hello world"'))
     with pytest.raises(BuildFailed, match="Go tests failed") as err:
         build("scratch-hardened", target="test", context=ctx, tag="cms-daq-workshop-gotest-bad:latest",
               progress=QuietProgress())
     assert "--- FAIL: TestRoutes" in err.value.detail
 
 
-def test_editing_main_go_reuses_the_module_download_layer(built, tmp_path: Path, docker_engine) -> None:
-    ctx = tmp_path / "app"
-    shutil.copytree(APP_DIR, ctx)
-    with open(ctx / "main.go", "a") as f:
-        f.write("\n// an edit\n")
+def test_editing_main_go_reuses_the_module_download_layer(built, edited_app, docker_engine) -> None:
+    ctx = edited_app(comment=True)
     r = build("multistage", context=ctx, tag="cms-daq-workshop-edit:latest", progress=QuietProgress())
     try:
         log = r.log
@@ -138,14 +129,11 @@ def test_editing_main_go_reuses_the_module_download_layer(built, tmp_path: Path,
         remove_repo("cms-daq-workshop-edit")
 
 
-def test_rebuilding_keeps_a_stage_image_another_variant_tagged(built, tmp_path: Path, docker_engine) -> None:
+def test_rebuilding_keeps_a_stage_image_another_variant_tagged(built, edited_app, docker_engine) -> None:
     """multistage and alpine-runtime share their build stage; rebuilding one must not delete the other's."""
     shared = docker_engine.images.get("cms-daq-workshop-alpine-runtime:stage-1").id
     assert docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id == shared
-    ctx = tmp_path / "app"
-    shutil.copytree(APP_DIR, ctx)
-    with open(ctx / "main.go", "a") as f:
-        f.write("\n// another edit\n")
+    ctx = edited_app(comment=True)
     try:
         build("multistage", context=ctx, progress=QuietProgress())  # moves multistage:stage-1
         assert docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id != shared

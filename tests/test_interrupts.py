@@ -60,7 +60,7 @@ def test_ctrl_c_in_the_cli_during_go_build(tmp_path: Path) -> None:
     assert "Traceback" not in err and err.startswith("error: ") and "interrupted at step 7/12" in err, err
     assert snapshot() == before, "the interrupted build left containers or untagged images"
     again = subprocess.run([sys.executable, "-m", "helpers", "build", "debian"], cwd=REPO, capture_output=True,
-                           text=True, timeout=300)
+                           text=True, timeout=120)
     assert again.returncode == 0 and "cms-daq-workshop-debian:latest" in again.stdout, again.stderr
 
 
@@ -107,7 +107,7 @@ def test_interrupt_kernel_during_a_lesson_build() -> None:
         assert len(error["traceback"]) <= 3 and "interrupted at step" in error["traceback"][0], error["traceback"]
         assert "stopped at step" in labels  # the bar says it stopped
         assert snapshot() == before
-        reply = kc.execute_interactive('print(helpers.build("alpine").size_mb)', timeout=300)
+        reply = kc.execute_interactive('print(helpers.build("alpine").size_mb)', timeout=120)
         assert reply["content"]["status"] == "ok"
     finally:
         kc.stop_channels()

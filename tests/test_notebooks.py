@@ -140,7 +140,7 @@ def test_lessons_run_with_no_engine_from_the_recording(tmp_path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
          "--nbval-sanitize-with", "notebooks/sanitize.cfg", "notebooks"],
-        cwd=REPO, env=recorded_env(tmp_path), capture_output=True, text=True, timeout=900,
+        cwd=REPO, env=recorded_env(tmp_path), capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "skipped" not in proc.stdout.splitlines()[-1]
@@ -155,7 +155,7 @@ def test_the_recorded_pass_really_shows_recorded_results(tmp_path) -> None:
 
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=600, kernel_name="python3",
+        NotebookClient(nb, timeout=120, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute(env=recorded_env(tmp_path))
         shown = [str(o.get("data", {}).get("text/html", "")) + str(o.get("text", ""))
                  for c in nb.cells if c.cell_type == "code" for o in c.outputs]
