@@ -35,7 +35,8 @@ def size_chart(results: list[BuildResult], workshop: bool = True, title: str | N
     if workshop:
         ref = [r.workshop_mb for r in results]
         fig.add_bar(name="workshop (2022)", y=names, x=ref, orientation="h", marker_color=WORKSHOP,
-                    text=_text(ref), textposition="outside", hovertemplate="%{y}<br>%{x:.2f} MB<extra>workshop</extra>")
+                    text=[f"{x:g} MB" if x else "" for x in ref],  # as the workshop wrote them
+                    textposition="outside", hovertemplate="%{y}<br>%{x:.2f} MB<extra>workshop</extra>")
     return _laid_out(fig, title or "Image size per variant (smaller is better)",
                      dict(title="image size (MB, log scale)", type="log"), len(results), barmode="group")
 
@@ -63,8 +64,9 @@ def _laid_out(fig: go.Figure, title: str, xaxis: dict, n_bars: int, barmode: str
         yaxis=dict(title="", automargin=True),
         barmode=barmode,
         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
-        margin=dict(t=90, r=80),
+        margin=dict(t=90, r=110),
         height=160 + 60 * n_bars,
         uniformtext=dict(minsize=10, mode="show"),
     )
+    fig.update_traces(cliponaxis=False)  # a value label past the longest bar stays whole
     return fig
