@@ -45,13 +45,15 @@ class RunningApp:
         self.container: Container | None = None
         self.name = container_name()
         self.stop_seconds: float | None = None
+        self.host = "127.0.0.1"
 
     # -- life cycle ---------------------------------------------------------------------------
     @guarded("starting a container")
     def start(self) -> RunningApp:
         """Create and start the container, then wait until the app answers on /healthz."""
         client = engine.client()
-        if self.host_port is not None and not port_is_free(self.host_port):
+        self.host = engine.endpoint().published_host  # 127.0.0.1, or the remote engine's host
+        if self.host_port is not None and engine.endpoint().is_local and not port_is_free(self.host_port):
             raise PortInUse(
                 f"Port {self.host_port} on this machine is already in use, so the container cannot publish 8080 there.",
                 "pick another port (e.g. host_port=None lets Docker choose a free one), or stop the program "
@@ -113,7 +115,7 @@ class RunningApp:
                 last = str(exc)
                 time.sleep(0.2)
         raise ContainerFailed(
-            f"The container of {self.image} did not answer on port {self.host_port} within {self.ready_timeout:.0f} s.",
+            f"The container of {self.image} did not answer at {self.url} within {self.ready_timeout:.0f} s.",
             "check that the app listens on 8080 inside the container (EXPOSE does not make it listen).",
             detail=last,
         )
@@ -149,8 +151,8 @@ class RunningApp:
     # -- talking to it -----------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """Return the app's address on this machine."""
-        return f"http://127.0.0.1:{self.host_port}"
+        """Return the app's address: on this machine, or on the remote engine's host."""
+        return f"http://{self.host}:{self.host_port}"
 
     def get(self, path: str = "/", timeout: float = 5) -> str:
         """Send GET to the app and return the body as text."""

@@ -26,6 +26,9 @@ def checks() -> Checklist:
     if info.free_gb is not None:
         out.add("Free disk for images", info.free_gb >= 5, f"{info.free_gb} GB",
                 "the lessons need about 5 GB: `python -m helpers clean` frees the kit's images")
+    else:
+        out.add("Free disk for images", True, f"not visible from here: the engine's disk is on {info.host} "
+                "(the lessons need about 5 GB there; `docker system df` shows what images use)")
     for st in bases.status():
         out.add(f"Base image: {st.key}", st.state.usable, st.found, "run `python -m helpers images`")
     return out

@@ -1,4 +1,10 @@
-"""Connecting to the Docker engine: one clear error when none answers, and what the engine is."""
+"""Connecting to the Docker engine: where it is, why it does not answer, and what it is.
+
+The engine is where DOCKER_HOST says, else where the current Docker context says (Docker Desktop's
+way), else the default socket. When it does not answer, ``diagnose`` says why in one message: no
+engine there (the lessons then show the recording), or one that refuses this user, this client or
+this address (an error with its fix, never a quiet switch to the recording).
+"""
 
 from __future__ import annotations
 
@@ -13,57 +19,126 @@ import requests
 import urllib3
 from docker.errors import APIError, DockerException
 
-from .errors import EngineUnavailable, KitError
+from .errors import EngineRefused, EngineUnavailable, KitError
 
 _START_HINT = (
     "start Docker (Docker Desktop on macOS/Windows; on Linux `sudo systemctl start docker`, or as root "
     "on Debian `bash scripts/engine-up.sh`), check it with `docker info`, then run this again. "
     "No Docker at all (e.g. on Binder)? The lessons show recorded results instead."
 )
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 
 
-def _ping() -> None:
-    """Ask the engine for a ping with a short timeout; raise what docker-py raises when none answers."""
-    probe = docker.from_env(timeout=5)
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the kit reaches the engine, and who said so (DOCKER_HOST, a Docker context, the default)."""
+
+    url: str
+    said_by: str
+    tls: object = None  # a docker.tls.TLSConfig from a Docker context, if it has one
+
+    @property
+    def is_local(self) -> bool:
+        """Say whether the engine is on this machine (a unix socket or a Windows named pipe)."""
+        return self.url.startswith(("unix://", "npipe://"))
+
+    @property
+    def published_host(self) -> str:
+        """Return the address where this engine publishes containers' ports."""
+        if self.is_local:
+            return "127.0.0.1"
+        parsed = urllib3.util.parse_url(self.url)
+        return parsed.host or "127.0.0.1"
+
+
+def endpoint() -> Endpoint:
+    """Return where the engine is: DOCKER_HOST, else the current Docker context, else the default socket."""
+    host = os.environ.get("DOCKER_HOST", "").strip()
+    if host:
+        return Endpoint(host, "DOCKER_HOST")
     try:
-        probe.ping()
-    finally:
-        probe.close()
+        from docker.context import ContextAPI
+
+        ctx = ContextAPI.get_current_context()
+        if ctx is not None and ctx.Name != "default" and ctx.Host:
+            return Endpoint(ctx.Host, f"the Docker context '{ctx.Name}'", ctx.TLSConfig)
+    except Exception:  # noqa: BLE001 - a broken context file: fall back to the default socket
+        pass
+    return Endpoint(DEFAULT_SOCKET, "the default socket")
 
 
-def _connect() -> docker.DockerClient:
-    """Open a client and make one call, so a dead engine fails here and not mid-lesson."""
+def _new_client(ep: Endpoint, timeout: int) -> docker.DockerClient:
+    if ep.said_by == "DOCKER_HOST":
+        return docker.from_env(timeout=timeout)  # also reads DOCKER_TLS_VERIFY and DOCKER_CERT_PATH
+    return docker.DockerClient(base_url=ep.url, timeout=timeout, tls=ep.tls or False)
+
+
+def diagnose(exc: BaseException, ep: Endpoint) -> EngineUnavailable:
+    """Say why the engine at ``ep`` did not answer: none there, or one that refuses (and the fix)."""
+    text = f"{exc!r} {exc}"
+    reason = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    where = f"{ep.url} (from {ep.said_by})"
+    if "Permission denied" in text or "PermissionError" in text:
+        user = os.environ.get("USER") or os.environ.get("LOGNAME") or "this user"
+        return EngineRefused(
+            f"A Docker engine runs at {where}, but {user} may not use its socket.",
+            "add yourself to the docker group (`sudo usermod -aG docker $USER`, then log out and back in), "
+            "or use rootless Docker (dockerd-rootless-setuptool.sh install); then run this again.",
+            detail=f"the socket said: {reason}")
+    if isinstance(exc, APIError) and "version" in text.lower() and ("too new" in text or "too old" in text
+                                                                   or "not supported" in text):
+        return EngineRefused(
+            f"The Docker engine at {where} refuses this client's API version.",
+            "let the client agree a version with the engine (unset DOCKER_API_VERSION), or upgrade Docker.",
+            detail=f"the engine said: {reason}")
+    if "Invalid bind address" in text or "not a valid" in text.lower() or "URLSchemeUnknown" in text:
+        return EngineRefused(
+            f"{ep.said_by} names an address the Docker client cannot use: {ep.url}",
+            "fix it (e.g. unix:///var/run/docker.sock, tcp://HOST:2375, ssh://USER@HOST), or unset DOCKER_HOST "
+            "/ switch context (`docker context use default`); `docker context ls` lists the contexts.",
+            detail=f"docker-py said: {reason}")
+    if not ep.is_local:
+        return EngineRefused(
+            f"The remote Docker engine at {where} does not answer.",
+            "check that the host is up and reachable from here, that its engine listens on that port, and that "
+            "DOCKER_HOST or the Docker context names the right host (`docker context ls`).",
+            detail=f"the connection said: {reason}")
+    return EngineUnavailable(f"No Docker engine answered at {where}.", _START_HINT, detail=f"docker-py said: {reason}")
+
+
+def probe() -> EngineUnavailable | None:
+    """Ask the engine for a ping with a short timeout: None if it answers, else why it does not."""
+    ep = endpoint()
     try:
-        _ping()  # a short timeout to find out whether anyone answers, then a long one for builds
-        return docker.from_env(timeout=int(os.environ.get("KIT_DOCKER_TIMEOUT", "900")))
-    except DockerException as exc:
-        where = os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
-        reason = str(exc).splitlines()[0][:300]
-        raise EngineUnavailable(
-            f"No Docker engine answered at {where}.",
-            _START_HINT,
-            detail=f"docker-py said: {reason}",
-        ) from None
+        c = _new_client(ep, timeout=5)
+        try:
+            c.ping()
+        finally:
+            c.close()
+        return None
+    except (DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        return diagnose(exc, ep)
 
 
 @lru_cache(maxsize=1)
-def _cached_client(docker_host: str | None) -> docker.DockerClient:
-    return _connect()
+def _cached_client(where: Endpoint) -> docker.DockerClient:
+    problem = probe()  # one short call first, so a dead engine fails here and not mid-lesson
+    if problem is not None:
+        raise problem
+    return _new_client(where, timeout=int(os.environ.get("KIT_DOCKER_TIMEOUT", "900")))
 
 
 def client() -> docker.DockerClient:
-    """Return a connected Docker client, or raise EngineUnavailable with what to do."""
-    return _cached_client(os.environ.get("DOCKER_HOST"))
+    """Return a connected Docker client, or raise why there is none (EngineUnavailable, EngineRefused)."""
+    return _cached_client(endpoint())
 
 
 def available() -> bool:
     """Say whether a Docker engine answers right now (asked anew each time: engines stop and start)."""
-    try:
-        _ping()
+    if probe() is None:
         return True
-    except (DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError):
-        _cached_client.cache_clear()
-        return False
+    _cached_client.cache_clear()
+    return False
 
 
 _GONE = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, urllib3.exceptions.ProtocolError,
@@ -113,7 +188,8 @@ class EngineInfo:
     arch: str
     os: str
     storage_driver: str
-    free_gb: float | None
+    free_gb: float | None  # None where the engine's disk cannot be seen from here (a remote engine)
+    host: str = "this machine"
 
     @property
     def arch_plain(self) -> str:
@@ -133,7 +209,7 @@ def info() -> EngineInfo:
     i = c.info()
     root = i.get("DockerRootDir") or "/var/lib/docker"
     free = None
-    if os.path.isdir(root):
+    if endpoint().is_local and os.path.isdir(root):  # the engine's own disk: only seen from its machine
         free = round(shutil.disk_usage(root).free / 1e9, 1)
     return EngineInfo(
         version=v.get("Version", "?"),
@@ -142,4 +218,5 @@ def info() -> EngineInfo:
         os=v.get("Os", "?"),
         storage_driver=i.get("Driver", "?"),
         free_gb=free,
+        host="this machine" if endpoint().is_local else endpoint().published_host,
     )

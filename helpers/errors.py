@@ -33,6 +33,10 @@ class EngineUnavailable(KitError):
     """No Docker engine answered."""
 
 
+class EngineRefused(EngineUnavailable):
+    """An engine is there (or named), but the kit cannot use it: permission, address, API version, host."""
+
+
 class UnknownVariant(KitError):
     """A variant name that the catalog does not hold."""
 

@@ -1,8 +1,8 @@
 """Where the lessons' results come from: a live engine, or the recording. Chosen once, as an object.
 
 ``current()`` picks a source the first time a lesson asks: ``KIT_MODE=live|recorded`` when set (the
-test suite sets it, so a live run cannot quietly turn recorded), else live when an engine answers,
-recorded when none does (Binder). Lessons then ask that one object; no lesson function checks a
+test suite sets it, so a live run cannot quietly turn recorded), else live when an engine answers or
+refuses (its refusal is then the lesson's error, with the fix), recorded when there is none (Binder). Lessons then ask that one object; no lesson function checks a
 mode. ``refresh()`` picks again (lesson 00 does, as a learner may just have started Docker).
 """
 
@@ -19,7 +19,7 @@ from . import bases, builds, doctor, engine, exercise, recording
 from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
 from .container import RunningApp
-from .errors import EngineUnavailable
+from .errors import EngineRefused, EngineUnavailable
 from .labels import TAG_PREFIX, slug
 from .progress import default_progress
 from .results import BuildResult, mb_text
@@ -236,7 +236,10 @@ def choose() -> ResultSource:
         return LiveSource()
     if forced == "recorded":
         return RecordedSource()
-    return LiveSource() if engine.available() else RecordedSource()
+    problem = engine.probe()
+    # Recorded results are for where there is no engine at all; an engine that refuses (this user, this
+    # address, this API version) is an error with its fix, which the lessons' first call shows.
+    return RecordedSource() if problem is not None and not isinstance(problem, EngineRefused) else LiveSource()
 
 
 def current() -> ResultSource:

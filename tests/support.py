@@ -48,31 +48,53 @@ class SpareEngine:
     """A second Docker engine of the machine's own dockerd, on its own socket and data folder.
 
     For tests that must kill an engine mid-build and start it again without touching the one the
-    rest of the suite uses. It gets a bridge of its own and no iptables rules: a dockerd started with
+    rest of the suite uses, or reach it as a remote engine (``remote=True``: in a network namespace of
+    its own, over tcp://, publishing ports on its own address). It gets a bridge of its own and no iptables rules: a dockerd started with
     ``--bridge=none`` deletes the machine's docker0, which the default engine's containers need.
     """
 
     BRIDGE = "kitspare0"
+    NETNS = "kitremote"  # with remote=True: the engine's own network namespace, as on another host
+    HOST_IP, ENGINE_IP = "10.212.0.1", "10.212.0.2"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, remote: bool = False) -> None:
         self.root = root
         self.sock = root / "d.sock"
-        self.host = f"unix://{self.sock}"
+        self.remote = remote
+        self.host = f"tcp://{self.ENGINE_IP}:2375" if remote else f"unix://{self.sock}"
         self.proc: subprocess.Popen | None = None
+
+    def _network(self) -> list[str]:
+        """Make the engine's network; return the command prefix and flags that put dockerd in it."""
+        if self.remote:  # its own namespace, reached over a veth pair: like an engine on another host
+            if subprocess.run(["ip", "netns", "pids", self.NETNS], capture_output=True).returncode != 0:
+                for cmd in [f"ip netns add {self.NETNS}", "ip link add kitveth0 type veth peer name kitveth1",
+                            f"ip link set kitveth1 netns {self.NETNS}", f"ip addr add {self.HOST_IP}/24 dev kitveth0",
+                            "ip link set kitveth0 up",
+                            f"ip netns exec {self.NETNS} ip addr add {self.ENGINE_IP}/24 dev kitveth1",
+                            f"ip netns exec {self.NETNS} ip link set kitveth1 up",
+                            f"ip netns exec {self.NETNS} ip link set lo up"]:
+                    subprocess.run(cmd.split(), check=True)
+            # nsenter, not `ip netns exec`: that one remounts /sys, and dockerd then finds no cgroups.
+            return ["nsenter", f"--net=/var/run/netns/{self.NETNS}"]  # its docker0 is inside the namespace
+        if subprocess.run(["ip", "link", "show", self.BRIDGE], capture_output=True).returncode != 0:
+            subprocess.run(["ip", "link", "add", self.BRIDGE, "type", "bridge"], check=True)
+            subprocess.run(["ip", "addr", "add", "10.211.0.1/24", "dev", self.BRIDGE], check=True)
+            subprocess.run(["ip", "link", "set", self.BRIDGE, "up"], check=True)
+        return []
 
     def start(self, seconds: float = 60) -> None:
         """Start the engine (again) and wait until it answers; fail naming it after ``seconds``."""
         # Pid files a kill -9 left: dockerd's own, and its containerd's (which died with it).
         (self.root / "d.pid").unlink(missing_ok=True)
         (self.root / "exec" / "containerd" / "containerd.pid").unlink(missing_ok=True)
-        if subprocess.run(["ip", "link", "show", self.BRIDGE], capture_output=True).returncode != 0:
-            subprocess.run(["ip", "link", "add", self.BRIDGE, "type", "bridge"], check=True)
-            subprocess.run(["ip", "addr", "add", "10.211.0.1/24", "dev", self.BRIDGE], check=True)
-            subprocess.run(["ip", "link", "set", self.BRIDGE, "up"], check=True)
+        prefix = self._network()
+        where = ["--host", f"unix://{self.sock}", "--host", self.host] if self.remote else ["--host", self.host]
+        bridge = [] if self.remote else [f"--bridge={self.BRIDGE}"]
         log = open(self.root / "dockerd.log", "a")
         self.proc = subprocess.Popen(
-            ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
-             str(self.root / "exec"), "--pidfile", str(self.root / "d.pid"), f"--bridge={self.BRIDGE}",
+            [*prefix, "dockerd", *where, "--data-root", str(self.root / "data"), "--exec-root",
+             str(self.root / "exec"), "--pidfile", str(self.root / "d.pid"), *bridge,
              "--iptables=false", "--ip-masq=false"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + seconds
         while not self.answers():
@@ -108,7 +130,11 @@ class SpareEngine:
         subprocess.run(["pkill", "-9", "-f", str(self.root)], capture_output=True)
         time.sleep(0.5)
         self.unmount()
-        subprocess.run(["ip", "link", "delete", self.BRIDGE], capture_output=True)
+        if self.remote:
+            subprocess.run(["ip", "link", "delete", "kitveth0"], capture_output=True)
+            subprocess.run(["ip", "netns", "delete", self.NETNS], capture_output=True)
+        else:
+            subprocess.run(["ip", "link", "delete", self.BRIDGE], capture_output=True)
 
     def unmount(self) -> None:
         """Unmount what a killed engine left mounted under its folder, so the folder can go."""

@@ -179,3 +179,17 @@ def test_a_kit_error_in_a_lesson_cell_fails_nbval_with_its_one_line_message(tmp_
     assert "1 failed" in out.splitlines()[-1], out[-3000:]
     assert "error (UnknownVariant): There is no image variant called 'no-such-variant'" in out, out[-3000:]
     assert "Traceback (most recent call last)" not in out, out[-3000:]
+
+
+def test_the_live_pass_fails_when_no_engine_answers(tmp_path) -> None:
+    """The live pass runs with KIT_MODE=live (tests/conftest.py): with no engine, a lesson must fail, not
+    quietly show the recording. Lesson 01 is run so, against a socket that does not exist."""
+    env = {**recorded_env(tmp_path), "KIT_MODE": "live"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
+         "--color=no", "--nbval-sanitize-with", "notebooks/sanitize.cfg", "notebooks/01-debian-single-stage.ipynb"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out[-3000:]
+    assert "No Docker engine answered" in out, out[-3000:]
