@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--target", help="build only up to this stage (e.g. test)")
     b.add_argument("--no-cache", action="store_true")
     b.add_argument("-v", "--verbose", action="store_true", help="print every line of the build")
+    b.add_argument("--builder", choices=["classic", "buildkit"], default="classic",
+                   help="who builds: the engine's classic builder (default) or BuildKit through the Docker CLI")
     b.add_argument("--timeout", type=float, default=None,
                    help="stop a build that takes longer than this many seconds (default: KIT_BUILD_TIMEOUT or 900)")
     r = sub.add_parser("run")
@@ -90,7 +92,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.cmd == "build":
         for name in _names(args.variant):
             res = build(name, target=args.target, nocache=args.no_cache, timeout=args.timeout,
-                        progress=TextProgress(f"Building {name}", verbose=args.verbose))
+                        builder=args.builder, progress=TextProgress(f"Building {name}", verbose=args.verbose))
             print(f"{res.tag}: {mb_text(res.size_bytes)}, {res.fs_layers} filesystem layers, {res.seconds:.1f} s")
             for base in res.bases:
                 print(f"  {base.arg} = {base.used}"

@@ -14,9 +14,10 @@ from pathlib import Path
 from . import engine, store
 from .bases import resolve
 from .builders import Builder, BuildRequest, default_builder
+from .buildkit import BuildKitBuilder
 from .catalog import APP_DIR, VARIANTS, variant
 from .dockerfile import Dockerfile, arg_name
-from .errors import DockerfileMissing, InvalidName
+from .errors import DockerfileMissing, InvalidName, KitError
 from .labels import TAG_PREFIX, check_tag, image_tag, is_stage_tag, kit_labels, repo_of, stage_tag, variant_repo
 from .progress import Progress, default_progress
 from .results import BaseUsed, BuildResult
@@ -96,14 +97,15 @@ def build(
     nocache: bool = False,
     context: str | Path = APP_DIR,
     progress: Progress | None = None,
-    builder: Builder | None = None,
+    builder: Builder | str | None = None,
     timeout: float | None = None,
 ) -> BuildResult:
     """Build a catalog variant (or a Dockerfile of your own) and return what came out.
 
     ``bases`` overrides ARG -> image (a catalog base key or any image reference); ``dockerfile`` and
     ``tag`` build your own Dockerfile under the kit's labels; ``context`` is the folder sent to the
-    engine (the app, by default); ``builder`` picks who builds (the classic builder by default);
+    engine (the app, by default); ``builder`` picks who builds: "classic" (the default) or "buildkit",
+    or any ``Builder``;
     ``timeout`` bounds the build in seconds (default: KIT_BUILD_TIMEOUT, or 900).
     """
     p = plan(name, bases, dockerfile, tag, target)
@@ -113,12 +115,23 @@ def build(
                            kit_labels("variant", variant=name), target, nocache)
     if timeout is not None:
         request.timeout = timeout
-    raw = (builder or default_builder()).build(request, progress or default_progress(f"Building {p.tag}"))
+    raw = builder_named(builder).build(request, progress or default_progress(f"Building {p.tag}"))
     _keep_stages(repo, raw.stage_ids)
     for tag, old in before.items():  # what the new build's tags moved away from, if nothing else names it
         if tag == p.tag or is_stage_tag(tag):
             store.remove_if_untagged(old)
     return _result(p, raw.image_id or p.tag, raw.seconds, raw.log)
+
+
+def builder_named(builder: Builder | str | None) -> Builder:
+    """Return the builder a call asked for: a Builder as it is, or "classic" / "buildkit" by name."""
+    if builder is None or builder == "classic":
+        return default_builder()
+    if builder == "buildkit":
+        return BuildKitBuilder()
+    if isinstance(builder, str):
+        raise KitError(f"There is no builder called '{builder}'.", "use builder='classic' or builder='buildkit'.")
+    return builder
 
 
 def _keep_stages(repo: str, stage_ids: list[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import bases, engine
+from .buildkit import find_cli
 from .checks import Checklist
 from .errors import EngineUnavailable
 
@@ -29,6 +30,10 @@ def checks() -> Checklist:
     else:
         out.add("Free disk for images", True, f"not visible from here: the engine's disk is on {info.host} "
                 "(the lessons need about 5 GB there; `docker system df` shows what images use)")
+    cli = find_cli()
+    out.add("Builder", True, "classic (the engine's own, through docker-py): the default; BuildKit "
+            + (f"too, through {cli.why}: build(..., builder='buildkit') or `--builder buildkit`" if cli else
+               "not available: no Docker CLI with buildx, nor one with BuildKit built in (Debian: docker-buildx)"))
     for st in bases.status():
         out.add(f"Base image: {st.key}", st.state.usable, st.found, "run `python -m helpers images`")
     return out

@@ -37,3 +37,12 @@ def test_run_prints_the_greeting(built) -> None:
     proc = cli("run", "distroless")
     assert proc.returncode == 0, proc.stderr
     assert "answered: Hello CMS DAQ Group!" in proc.stdout and "stopped and removed" in proc.stdout
+
+
+def test_build_with_buildkit_from_the_command_line(built) -> None:
+    proc = cli("build", "multistage", "--builder", "buildkit")
+    assert proc.returncode == 0, proc.stderr
+    assert "FINISHED" in proc.stdout and "[build] RUN CGO_ENABLED=0 go build" in proc.stdout, proc.stdout
+    assert "cms-daq-workshop-multistage:latest: 6." in proc.stdout
+    proc = cli("build", "multistage")  # back to the classic build the rest of the suite expects
+    assert proc.returncode == 0, proc.stderr

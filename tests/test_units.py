@@ -106,3 +106,12 @@ def test_registry_of_a_reference() -> None:
     assert bases.registry_of("gcr.io/distroless/static-debian11:nonroot") == "gcr.io"
     assert bases.registry_of("127.0.0.1:5000/kit/busybox:1") == "127.0.0.1:5000"
     assert bases.registry_of("localhost/x") == "localhost"
+
+
+def test_history_steps_read_as_dockerfile_lines_for_both_builders() -> None:
+    from helpers.store import instruction_of
+
+    assert instruction_of("/bin/sh -c #(nop)  ENV GOPATH=/go") == "ENV GOPATH=/go"
+    assert instruction_of("/bin/sh -c go build -o /app") == "RUN go build -o /app"
+    assert instruction_of("RUN /bin/sh -c go mod download # buildkit") == "RUN go mod download"
+    assert instruction_of("COPY *.go ./ # buildkit") == "COPY *.go ./"

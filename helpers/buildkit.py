@@ -1,0 +1,193 @@
+"""BuildKit, the builder of every Docker since 23.0, through the Docker CLI (docker-py has none).
+
+docker-py cannot build with BuildKit (its issue 2230 is open), so this builder runs the Docker CLI:
+``docker buildx build --load`` where the CLI has buildx, else a CLI older than 23.0 with BuildKit
+built in (``DOCKER_BUILDKIT=1 docker build``, as Debian 12's own ``/usr/bin/docker``). It reads the
+CLI's ``--progress=plain`` lines (the seed's ``#8 [build 4/6] RUN go mod download``, ``#8 CACHED``,
+``#8 DONE 0.2s``) as they come, and returns the same ``RawBuild`` as the classic builder. The CLI
+is chosen over a library because the CLI is what learners type, and it is what keeps up with BuildKit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import engine
+from .builders import BuildRequest, RawBuild, build_error
+from .errors import BuildInterrupted, BuildTimedOut, EngineUnavailable, KitError
+from .progress import Progress
+
+_HEADER = re.compile(r"^#(\d+) \[(?:([^\]]+?) )?(\d+)/(\d+)\] (.*)$")  # #8 [build 4/6] RUN go mod download
+_OTHER = re.compile(r"^#(\d+) (\[[^\]]*\] )?(.*)$")
+_STATUS = re.compile(r"^#(\d+) (CACHED|DONE [\d.]+s|ERROR: .*|CANCELED)$")
+_OUTPUT = re.compile(r"^#(\d+) \d+\.\d+ (.*)$")  # #8 0.219 go: no module dependencies to download
+
+
+@dataclass(frozen=True)
+class Cli:
+    """A Docker CLI that can build with BuildKit: the command to start, and the environment it needs."""
+
+    command: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    why: str
+
+
+def _client_version(binary: str) -> tuple[int, ...]:
+    out = subprocess.run([binary, "version", "--format", "{{.Client.Version}}"], capture_output=True, text=True,
+                         timeout=20).stdout.strip()
+    return tuple(int(x) for x in re.findall(r"\d+", out)[:2]) or (0,)
+
+
+@lru_cache(maxsize=1)
+def find_cli() -> Cli | None:
+    """Return a Docker CLI that builds with BuildKit here, or None (then only the classic builder builds)."""
+    binaries = [b for b in dict.fromkeys([shutil.which("docker"), "/usr/bin/docker", "/usr/local/bin/docker"])
+                if b and os.access(b, os.X_OK)]
+    for b in binaries:
+        if subprocess.run([b, "buildx", "version"], capture_output=True, timeout=20).returncode == 0:
+            return Cli((b, "buildx", "build", "--load"), (), f"{b} with buildx")
+    for b in binaries:
+        if (18, 9) <= _client_version(b) < (23,):  # BuildKit built in, switched on by DOCKER_BUILDKIT=1
+            return Cli((b, "build"), (("DOCKER_BUILDKIT", "1"),), f"{b} {'.'.join(map(str, _client_version(b)))}"
+                       " with BuildKit built in")
+    return None
+
+
+class BuildKitBuilder:
+    """Build with BuildKit through the Docker CLI, reading its plain progress as it streams."""
+
+    name = "buildkit"
+
+    def build(self, request: BuildRequest, progress: Progress) -> RawBuild:
+        """Run the CLI's build; turn its steps into progress and its failure into the kit's error."""
+        cli = find_cli()
+        if cli is None:
+            raise KitError("BuildKit is not available here: no Docker CLI with buildx, nor one with it built in.",
+                           "install the buildx plugin (Debian: docker-buildx), or build with builder='classic'.")
+        with tempfile.TemporaryDirectory(prefix="kit-bk-") as tmp:
+            iidfile = Path(tmp) / "iid"
+            cmd = [*cli.command, "--progress=plain", "--iidfile", str(iidfile), "-t", request.tag,
+                   "-f", str(Path(request.dockerfile).resolve())]
+            for k, v in request.buildargs.items():
+                cmd += ["--build-arg", f"{k}={v}"]
+            for k, v in request.labels.items():
+                cmd += ["--label", f"{k}={v}"]
+            if request.target:
+                cmd += ["--target", request.target]
+            if request.nocache:
+                cmd += ["--no-cache"]
+            cmd.append(str(request.context))
+            env = {**os.environ, **dict(cli.env), "DOCKER_HOST": engine.endpoint().url}
+            log, seconds = self._run(cmd, env, request, progress)
+            image_id = iidfile.read_text().strip() if iidfile.is_file() else ""
+        return RawBuild(image_id=image_id, log=log, seconds=seconds, stage_ids=[])
+
+    def _run(self, cmd: list[str], env: dict[str, str], request: BuildRequest,
+             progress: Progress) -> tuple[list[str], float]:
+        """Run the CLI, reading its lines; bound it, and stop it on Ctrl-C or "Interrupt kernel"."""
+        started = time.monotonic()
+        steps: dict[str, str] = {}  # vertex number -> "[build 4/6] RUN go mod download"
+        state = {"step": "before the first step", "error": "", "timed_out": ""}
+        log: list[str] = []
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)  # its own group: a Ctrl-C reaches it through us
+
+        def over_the_bound() -> None:  # a silent step prints nothing: a timer, not the read loop, stops it
+            state["timed_out"] = "yes"
+            _interrupt(proc)
+
+        timer = threading.Timer(request.timeout, over_the_bound)
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                self._take(raw.rstrip("\n"), steps, state, log, progress)
+            proc.wait()
+        except KeyboardInterrupt:
+            raise _stop(proc, progress, state, BuildInterrupted(
+                f"Building {request.tag} was interrupted at {state['step']}.",
+                "nothing was kept from this build; run it again when you are ready.")) from None
+        finally:
+            timer.cancel()
+        if state["timed_out"]:
+            raise _stop(proc, progress, state, BuildTimedOut(
+                f"Building {request.tag} took longer than its bound of {request.timeout:g} s, at {state['step']}.",
+                "if that step should take long, raise the bound (build(..., timeout=SECONDS), `--timeout`, "
+                "or KIT_BUILD_TIMEOUT); if it should not, the step hangs: look at what it runs."))
+        seconds = time.monotonic() - started
+        if proc.returncode != 0:
+            text = "\n".join(log)
+            if "Cannot connect to the Docker daemon" in text or "error during connect" in text:
+                error: KitError = EngineUnavailable(
+                    f"The Docker engine stopped answering while building {request.tag}.",
+                    "check that Docker still runs (`docker info`); then run this again.", detail=log[-1] if log else "")
+            else:
+                error = build_error(request, state["error"] or (log[-1] if log else "the build failed"), log)
+            progress.close(False, f"stopped at {state['step']}: {error.what}")
+            raise error
+        cached = sum(1 for x in log if x.endswith(": CACHED"))
+        progress.close(True, f"{request.tag} in {seconds:.1f} s: FINISHED, {len(steps)} steps, {cached} cached")
+        return log, seconds
+
+    @staticmethod
+    def _take(line: str, steps: dict[str, str], state: dict[str, str], log: list[str], progress: Progress) -> None:
+        """Take one line of the CLI's plain progress."""
+        if not line.strip():
+            return
+        m = _HEADER.match(line)
+        if m:
+            number, stage, i, n, instruction = m.groups()
+            steps[number] = f"[{stage + ' ' if stage else ''}{i}/{n}] {instruction}"
+            state["step"] = f"step {steps[number]}"
+            progress.step(int(i), int(n), f"[{stage}] {instruction}" if stage else instruction)
+            log.append(steps[number])
+            return
+        s = _STATUS.match(line)
+        if s:
+            number, status = s.groups()
+            what = steps.get(number, f"#{number}")
+            if status.startswith("ERROR: "):
+                state["error"] = status.removeprefix("ERROR: ")
+            log.append(f"{what}: {status}")
+            h = _HEADER.match(f"#{number} {what}")
+            if h and not status.startswith("ERROR"):  # the step again, now with CACHED or its time
+                progress.step(int(h[3]), int(h[4]), f"{'[' + h[2] + '] ' if h[2] else ''}{h[5]}: {status}")
+            return
+        o = _OUTPUT.match(line)
+        if o:
+            log.append(o[2])  # the step's own output, as the classic builder logs it (compiler lines)
+            progress.line(o[2])
+            return
+        if line.startswith("ERROR:") or line.startswith("error:"):
+            state["error"] = state["error"] or line.split(":", 1)[1].strip()
+        if not re.match(r"^#\d+ sha256:[0-9a-f]+$", line):
+            log.append(line)
+            progress.line(line)
+
+
+def _interrupt(proc: subprocess.Popen) -> None:
+    """Stop the CLI as Ctrl-C would: it then cancels the build on the engine."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=15)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+def _stop(proc: subprocess.Popen, progress: Progress, state: dict[str, str], error: KitError) -> KitError:
+    """Stop the CLI (if it still runs) and mark the bar as stopped at the step it was on."""
+    if proc.poll() is None:
+        _interrupt(proc)
+    progress.close(False, f"stopped at {state['step']}: {error.what}")
+    return error
