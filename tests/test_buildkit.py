@@ -8,6 +8,7 @@ builder, and leave nothing behind.
 from __future__ import annotations
 
 import pytest
+from test_interrupts import snapshot
 
 from helpers.buildkit import find_cli
 from helpers.builds import build
@@ -17,7 +18,6 @@ from helpers.container import RunningApp
 from helpers.errors import BuildFailed, BuildTimedOut
 from helpers.labels import MANAGED, ROLE
 from helpers.progress import QuietProgress
-from test_interrupts import snapshot
 
 pytestmark = pytest.mark.docker
 
