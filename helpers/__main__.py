@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("doctor")
     im = sub.add_parser("images")
     im.add_argument("--offline", action="store_true", help="do not try to pull; make local equivalents")
+    im.add_argument("--pull", action="store_true",
+                    help="pull the official images even where a local equivalent (or a loaded bundle) is here")
     b = sub.add_parser("build")
     b.add_argument("variant", help=f"one of: {', '.join(VARIANTS)}, or all")
     b.add_argument("--target", help="build only up to this stage (e.g. test)")
@@ -85,7 +87,7 @@ def _command(args: argparse.Namespace) -> int:
         print(report)
         return 0 if report.passed else 1
     if args.cmd == "images":
-        statuses = bases.ensure_all(offline=args.offline or None)
+        statuses = bases.ensure_all(offline=args.offline or None, pull_present=args.pull)
         for st in statuses:
             print(f"  {st.key:<14} {st.state.value:<9} {st.image or '-'}")
         return 0 if all(st.state.usable for st in statuses) else 1

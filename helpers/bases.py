@@ -144,19 +144,21 @@ def status() -> list[BaseStatus]:
     return out
 
 
-def ensure_all(say: Say = print, offline: bool | None = None) -> list[BaseStatus]:
-    """Make every catalog base available: pull official images, or make local equivalents.
+def ensure_all(say: Say = print, offline: bool | None = None, pull_present: bool = False) -> list[BaseStatus]:
+    """Make every catalog base available: pull the official image, or make a local equivalent.
 
-    The official image is preferred: it is pulled whenever a registry answers, even where a local
-    equivalent exists. A registry that fails once is not asked again in this run, and local
-    equivalents are made for what is missing. What is already here is left alone, so a second run
-    takes a second or two. ``offline`` (default: the KIT_OFFLINE environment variable) never pulls.
+    A base that is here already, official or local equivalent (say, from an instructor's bundle), is
+    used as it is: pulling it anyway is an explicit choice (``pull_present``, `images --pull`), as a
+    room behind one address has 10 anonymous Docker Hub pulls an hour. For what is missing, the
+    official image is pulled where a registry answers; a registry that fails once is not asked again
+    in this run, and local equivalents are made instead. ``offline`` (default: the KIT_OFFLINE
+    environment variable) never pulls.
     """
     if offline is None:
         offline = os.environ.get("KIT_OFFLINE", "") not in ("", "0")
     failed: set[str] = set()  # registries that did not answer
     for st in status():
-        if st.state in (BaseState.OFFICIAL, BaseState.BUILT_IN):
+        if st.state in (BaseState.OFFICIAL, BaseState.BUILT_IN) or (st.state is BaseState.LOCAL and not pull_present):
             continue
         host = registry_of(st.official)
         if not offline and host not in failed:

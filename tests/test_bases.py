@@ -31,13 +31,23 @@ def test_ensure_all_does_nothing_when_everything_is_here(docker_engine) -> None:
 
 
 def test_ensure_all_without_a_registry_keeps_the_local_bases(docker_engine) -> None:
+    """Asked to pull where no registry answers, it says so and keeps what is here."""
     if all(s.state in (BaseState.OFFICIAL, BaseState.BUILT_IN) for s in bases.status()):
         skip_or_fail("official bases here: nothing to fall back from")
     before = {i.id for i in docker_engine.images.list()}
     said: list[str] = []
-    bases.ensure_all(say=said.append, offline=False)
+    bases.ensure_all(say=said.append, offline=False, pull_present=True)
     assert {i.id for i in docker_engine.images.list()} == before
     assert any("keeping the local equivalent" in s for s in said)
+
+
+def test_bases_already_here_are_used_as_they_are(docker_engine) -> None:
+    """A loaded bundle (or made local equivalents) is used as it is: no pull is even tried."""
+    if all(s.state in (BaseState.OFFICIAL, BaseState.BUILT_IN) for s in bases.status()):
+        skip_or_fail("official bases here: nothing to fall back from")
+    said: list[str] = []
+    bases.ensure_all(say=said.append, offline=False)
+    assert said == []
 
 
 def test_local_equivalents_are_labelled_and_never_official(docker_engine) -> None:

@@ -68,12 +68,15 @@ def test_pull_shows_progress_and_brings_the_image(registry, docker_engine) -> No
         docker_engine.images.remove(ref)
 
 
-def test_images_prefers_pulling_the_official_base(registry, docker_engine, monkeypatch) -> None:
+def test_a_present_base_is_kept_and_the_official_one_pulled_only_when_asked(registry, docker_engine, monkeypatch) -> None:
     official = f"{registry}/library/alpine:3.16"
     _push(docker_engine, BASES["alpine"].local or "", official)
     monkeypatch.setitem(BASES, "alpine", replace(BASES["alpine"], official=official))
     try:
-        states = {s.key: s.state for s in bases.ensure_all(say=lambda s: None, offline=False)}
+        said: list[str] = []
+        bases.ensure_all(say=said.append, offline=False)  # the local equivalent is here: used as it is
+        assert said == [] and not has_image(official)
+        states = {s.key: s.state for s in bases.ensure_all(say=lambda s: None, offline=False, pull_present=True)}
         assert states["alpine"] is BaseState.OFFICIAL
         used = bases.resolve("RUNTIME_IMAGE", "alpine")
         assert used.used == official and not used.local_equivalent
