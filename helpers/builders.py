@@ -108,15 +108,13 @@ class ClassicBuilder:
             for chunk in stream:
                 self._take(chunk, request, progress, log, state, stage_ids)
                 if time.monotonic() - started > request.timeout:
-                    raise _timed_out(request, state["step"])
+                    raise timed_out(request, state["step"])
         except KeyboardInterrupt:
-            raise self._stopped(stream, progress, state, BuildInterrupted(
-                f"Building {request.tag} was interrupted at {state['step']}.",
-                "nothing was kept from this build; run it again when you are ready.")) from None
+            raise self._stopped(stream, progress, state, interrupted(request, state["step"])) from None
         except (requests.exceptions.ConnectionError, urllib3.exceptions.ReadTimeoutError,
                 requests.exceptions.Timeout) as exc:
             if time.monotonic() - started >= request.timeout - 1 or "timed out" in str(exc).lower():
-                raise self._stopped(stream, progress, state, _timed_out(request, state["step"])) from None
+                raise self._stopped(stream, progress, state, timed_out(request, state["step"])) from None
             raise self._stopped(stream, progress, state, engine.translate(exc, f"building {request.tag}")) from None
         except APIError as exc:
             message = str(exc.explanation or exc)
@@ -176,7 +174,14 @@ class ClassicBuilder:
         return error
 
 
-def _timed_out(request: BuildRequest, step: str) -> BuildTimedOut:
+def interrupted(request: BuildRequest, step: str) -> BuildInterrupted:
+    """Return the error for a build the learner stopped at ``step`` (Ctrl-C, "Interrupt kernel")."""
+    return BuildInterrupted(f"Building {request.tag} was interrupted at {step}.",
+                            "nothing was kept from this build; run it again when you are ready.")
+
+
+def timed_out(request: BuildRequest, step: str) -> BuildTimedOut:
+    """Return the error for a build still at ``step`` when its bound ran out."""
     return BuildTimedOut(
         f"Building {request.tag} took longer than its bound of {request.timeout:g} s, at {step}.",
         "if that step should take long, raise the bound (build(..., timeout=SECONDS), `--timeout`, or "

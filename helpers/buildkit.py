@@ -23,8 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import engine
-from .builders import BuildRequest, RawBuild, build_error
-from .errors import BuildInterrupted, BuildTimedOut, EngineUnavailable, KitError
+from .builders import BuildRequest, RawBuild, build_error, interrupted, timed_out
+from .errors import EngineUnavailable, KitError
 from .progress import Progress
 
 _HEADER = re.compile(r"^#(\d+) \[(?:([^\]]+?) )?(\d+)/(\d+)\] (.*)$")  # #8 [build 4/6] RUN go mod download
@@ -114,16 +114,11 @@ class BuildKitBuilder:
                 self._take(raw.rstrip("\n"), steps, state, log, progress)
             proc.wait()
         except KeyboardInterrupt:
-            raise _stop(proc, progress, state, BuildInterrupted(
-                f"Building {request.tag} was interrupted at {state['step']}.",
-                "nothing was kept from this build; run it again when you are ready.")) from None
+            raise _stop(proc, progress, state, interrupted(request, state["step"])) from None
         finally:
             timer.cancel()
         if state["timed_out"]:
-            raise _stop(proc, progress, state, BuildTimedOut(
-                f"Building {request.tag} took longer than its bound of {request.timeout:g} s, at {state['step']}.",
-                "if that step should take long, raise the bound (build(..., timeout=SECONDS), `--timeout`, "
-                "or KIT_BUILD_TIMEOUT); if it should not, the step hangs: look at what it runs."))
+            raise _stop(proc, progress, state, timed_out(request, state["step"]))
         seconds = time.monotonic() - started
         if proc.returncode != 0:
             text = "\n".join(log)
