@@ -96,6 +96,7 @@ def _command(args: argparse.Namespace) -> int:
             res = build(name, target=args.target, nocache=args.no_cache, timeout=args.timeout,
                         builder=args.builder, progress=TextProgress(f"Building {name}", verbose=args.verbose))
             print(f"{res.tag}: {mb_text(res.size_bytes)}, {res.fs_layers} filesystem layers, {res.seconds:.1f} s")
+            print(f"  the same with the docker CLI: {res.command}")
             for base in res.bases:
                 print(f"  {base.arg} = {base.used}"
                       + (f"  (local equivalent of {base.requested})" if base.local_equivalent else ""))

@@ -16,9 +16,19 @@ from .bases import resolve
 from .builders import Builder, BuildRequest, default_builder
 from .buildkit import BuildKitBuilder
 from .catalog import APP_DIR, VARIANTS, variant
+from .commands import build_command
 from .dockerfile import Dockerfile, arg_name
 from .errors import DockerfileMissing, InvalidName, KitError
-from .labels import TAG_PREFIX, check_tag, image_tag, is_stage_tag, kit_labels, repo_of, stage_tag, variant_repo
+from .labels import (
+    TAG_PREFIX,
+    check_tag,
+    image_tag,
+    is_stage_tag,
+    kit_labels,
+    repo_of,
+    stage_tag,
+    variant_repo,
+)
 from .progress import Progress, default_progress
 from .results import BaseUsed, BuildResult
 
@@ -115,12 +125,15 @@ def build(
                            kit_labels("variant", variant=name), target, nocache)
     if timeout is not None:
         request.timeout = timeout
-    raw = builder_named(builder).build(request, progress or default_progress(f"Building {p.tag}"))
+    chosen = builder_named(builder)
+    raw = chosen.build(request, progress or default_progress(f"Building {p.tag}"))
     _keep_stages(repo, raw.stage_ids)
     for tag, old in before.items():  # what the new build's tags moved away from, if nothing else names it
         if tag == p.tag or is_stage_tag(tag):
             store.remove_if_untagged(old)
-    return _result(p, raw.image_id or p.tag, raw.seconds, raw.log)
+    result = _result(p, raw.image_id or p.tag, raw.seconds, raw.log)
+    result.command = build_command(request, chosen.name)
+    return result
 
 
 def builder_named(builder: Builder | str | None) -> Builder:

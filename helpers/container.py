@@ -16,6 +16,7 @@ from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from . import engine
+from .commands import run_command
 from .engine import guarded
 from .errors import BaseImageMissing, ContainerFailed, PortInUse
 from .labels import container_name, kit_labels
@@ -153,6 +154,11 @@ class RunningApp:
     def url(self) -> str:
         """Return the app's address: on this machine, or on the remote engine's host."""
         return f"http://{self.host}:{self.host_port}"
+
+    @property
+    def command(self) -> str:
+        """Return the `docker run` this container stands for (with the port it really got)."""
+        return run_command(self.image, self.name, self.host_port)
 
     def get(self, path: str = "/", timeout: float = 5) -> str:
         """Send GET to the app and return the body as text."""

@@ -67,6 +67,7 @@ class BuildResult:
     fs_layers: int = 0  # filesystem layers (RootFS); history also lists metadata-only steps
     log: list[str] = field(default_factory=list)
     greeting: str | None = None  # filled in when a container of it answered
+    command: str = ""  # the docker command that does what this build did (helpers/commands.py)
 
     # -- derived figures: the one home for each ----------------------------------------------
     @property

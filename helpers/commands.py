@@ -1,0 +1,51 @@
+"""The docker commands the kit's calls stand for, written so a learner can copy them into a terminal.
+
+The workshop teaches commands (`docker build --tag ... -f ... app/`, `docker run -d --name ... -p
+8082:8080 ...`); the kit's helpers do the same through the engine's API. These functions write the
+exact command for a given build or run, with its real tag, Dockerfile, build arguments and port,
+paths relative to the kit's folder (where `make lessons` opens the terminal).
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from .builders import BuildRequest
+from .catalog import REPO
+
+
+def _path(p: str | Path) -> str:
+    path = Path(p).resolve()
+    try:
+        return str(path.relative_to(REPO)) or "."
+    except ValueError:
+        return str(path)
+
+
+def build_command(request: BuildRequest, builder: str = "classic") -> str:
+    """Return the `docker build` that does what the kit's build of ``request`` does, with ``builder``."""
+    prefix = {"classic": ["DOCKER_BUILDKIT=0", "docker", "build"],  # newer CLIs use BuildKit unless told not to
+              "buildkit": ["docker", "buildx", "build", "--load"]}[builder]
+    args = [*prefix, "--tag", request.tag, "-f", _path(request.dockerfile)]
+    for k, v in request.buildargs.items():
+        args += ["--build-arg", f"{k}={v}"]
+    for k, v in request.labels.items():
+        args += ["--label", f"{k}={v}"]
+    if request.target:
+        args += ["--target", request.target]
+    if request.nocache:
+        args.append("--no-cache")
+    args.append(_path(request.context))
+    return " ".join(a if a == "DOCKER_BUILDKIT=0" else shlex.quote(a) for a in args)
+
+
+def run_command(tag: str, name: str, host_port: int | None) -> str:
+    """Return the `docker run` that starts a container as the kit's run() does."""
+    publish = f"{host_port}:8080" if host_port else "8080"  # no host port: Docker picks a free one
+    return " ".join(shlex.quote(a) for a in ["docker", "run", "-d", "--name", name, "-p", publish, tag])
+
+
+def stop_command(name: str) -> str:
+    """Return the command that stops and removes a container, as leaving the kit's `with` block does."""
+    return f"docker rm -f {shlex.quote(name)}"

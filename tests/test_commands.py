@@ -1,0 +1,56 @@
+"""The docker commands the kit's calls stand for: written exactly, and doing exactly what the kit did.
+
+Tests of internals. The build command is run for real through the docker CLI: with the layer cache,
+it must give the very image the kit built.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers.builders import BuildRequest
+from helpers.builds import build
+from helpers.catalog import APP_DIR, REPO
+from helpers.commands import build_command, run_command, stop_command
+from helpers.container import RunningApp
+from helpers.progress import QuietProgress
+
+
+def test_a_build_command_reads_as_the_workshop_writes_it() -> None:
+    request = BuildRequest(REPO / "dockerfiles" / "Dockerfile.multistage", APP_DIR, "cms-daq-workshop-multistage:latest",
+                           {"BUILDER_IMAGE": "golang:1.19.3-alpine3.16"}, {"org.cms-daq-kit.managed": "true"},
+                           target="build", nocache=True)
+    assert build_command(request) == (
+        "DOCKER_BUILDKIT=0 docker build --tag cms-daq-workshop-multistage:latest -f dockerfiles/Dockerfile.multistage "
+        "--build-arg BUILDER_IMAGE=golang:1.19.3-alpine3.16 --label org.cms-daq-kit.managed=true --target build "
+        "--no-cache app")
+    assert build_command(request, "buildkit").startswith("docker buildx build --load --tag ")
+    other = BuildRequest(Path("/tmp/my app/Dockerfile"), Path("/tmp/my app"), "x:1")
+    assert build_command(other).endswith("-f '/tmp/my app/Dockerfile' '/tmp/my app'")  # quoted for a shell
+
+
+def test_run_and_stop_commands() -> None:
+    assert run_command("cms-daq-workshop-multistage:latest", "cms-daq-simple-app-multi-stage", 8082) == \
+        "docker run -d --name cms-daq-simple-app-multi-stage -p 8082:8080 cms-daq-workshop-multistage:latest"
+    assert run_command("t:1", "n", None) == "docker run -d --name n -p 8080 t:1"
+    assert stop_command("n") == "docker rm -f n"
+
+
+@pytest.mark.docker
+def test_the_printed_build_command_builds_the_same_image(built) -> None:
+    if shutil.which("docker") is None:
+        pytest.fail("no docker CLI: `make test` installs Debian's docker.io")
+    r = build("multistage", progress=QuietProgress())
+    proc = subprocess.run(r.command, shell=True, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"Successfully built {r.image_id.removeprefix('sha256:')[:12]}" in proc.stdout, proc.stdout[-1500:]
+
+
+@pytest.mark.docker
+def test_a_running_app_says_its_docker_run(built) -> None:
+    with RunningApp(built["multistage"]) as app:
+        assert app.command == f"docker run -d --name {app.name} -p {app.host_port}:8080 {built['multistage'].tag}"
