@@ -24,6 +24,7 @@ from pathlib import Path
 
 from . import engine
 from .builders import BuildRequest, RawBuild, build_error, interrupted, timed_out
+from .commands import build_args
 from .errors import EngineUnavailable, KitError
 from .progress import Progress
 
@@ -76,17 +77,8 @@ class BuildKitBuilder:
                            "install the buildx plugin (Debian: docker-buildx), or build with builder='classic'.")
         with tempfile.TemporaryDirectory(prefix="kit-bk-") as tmp:
             iidfile = Path(tmp) / "iid"
-            cmd = [*cli.command, "--progress=plain", "--iidfile", str(iidfile), "-t", request.tag,
-                   "-f", str(Path(request.dockerfile).resolve())]
-            for k, v in request.buildargs.items():
-                cmd += ["--build-arg", f"{k}={v}"]
-            for k, v in request.labels.items():
-                cmd += ["--label", f"{k}={v}"]
-            if request.target:
-                cmd += ["--target", request.target]
-            if request.nocache:
-                cmd += ["--no-cache"]
-            cmd.append(str(request.context))
+            cmd = [*cli.command, "--progress=plain", "--iidfile", str(iidfile),
+                   *build_args(request, lambda p: str(Path(p).resolve()))]
             env = {**os.environ, **dict(cli.env), "DOCKER_HOST": engine.endpoint().url}
             log, seconds = self._run(cmd, env, request, progress)
             image_id = iidfile.read_text().strip() if iidfile.is_file() else ""

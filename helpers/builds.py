@@ -46,14 +46,15 @@ class Plan:
     @property
     def final_base(self) -> str | None:
         """Return the image the built stage stands on (None for scratch or a Dockerfile without FROM)."""
-        source = Dockerfile.read(self.dockerfile).final_source(self.target)
+        dockerfile = Dockerfile.read(self.dockerfile)
+        source = dockerfile.final_source(self.target)
         if source is None:
             return None
         arg = arg_name(source)
         if arg is None:
             return None if source == "scratch" else source
         used = {b.arg: b.used for b in self.bases}
-        return used.get(arg) or Dockerfile.read(self.dockerfile).args.get(arg)
+        return used.get(arg) or dockerfile.args.get(arg)
 
 
 def require_dockerfile(path: str | Path) -> Path:

@@ -9,6 +9,7 @@ paths relative to the kit's folder (where `make lessons` opens the terminal).
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 from .builders import BuildRequest
@@ -23,11 +24,13 @@ def _path(p: str | Path) -> str:
         return str(path)
 
 
-def build_command(request: BuildRequest, builder: str = "classic") -> str:
-    """Return the `docker build` that does what the kit's build of ``request`` does, with ``builder``."""
-    prefix = {"classic": ["DOCKER_BUILDKIT=0", "docker", "build"],  # newer CLIs use BuildKit unless told not to
-              "buildkit": ["docker", "buildx", "build", "--load"]}[builder]
-    args = [*prefix, "--tag", request.tag, "-f", _path(request.dockerfile)]
+def build_args(request: BuildRequest, path: Callable[[str | Path], str] = _path) -> list[str]:
+    """Return the arguments of `docker build` for ``request``: tag, Dockerfile, args, labels, ..., context.
+
+    The one place a request becomes CLI arguments: the BuildKit builder runs them (with absolute
+    paths), ``build_command`` shows them (with paths a learner types from the kit's folder).
+    """
+    args = ["--tag", request.tag, "-f", path(request.dockerfile)]
     for k, v in request.buildargs.items():
         args += ["--build-arg", f"{k}={v}"]
     for k, v in request.labels.items():
@@ -36,8 +39,14 @@ def build_command(request: BuildRequest, builder: str = "classic") -> str:
         args += ["--target", request.target]
     if request.nocache:
         args.append("--no-cache")
-    args.append(_path(request.context))
-    return " ".join(a if a == "DOCKER_BUILDKIT=0" else shlex.quote(a) for a in args)
+    return [*args, path(request.context)]
+
+
+def build_command(request: BuildRequest, builder: str = "classic") -> str:
+    """Return the `docker build` that does what the kit's build of ``request`` does, with ``builder``."""
+    prefix = {"classic": ["DOCKER_BUILDKIT=0", "docker", "build"],  # newer CLIs use BuildKit unless told not to
+              "buildkit": ["docker", "buildx", "build", "--load"]}[builder]
+    return " ".join(a if a == "DOCKER_BUILDKIT=0" else shlex.quote(a) for a in [*prefix, *build_args(request)])
 
 
 def run_command(tag: str, name: str, host_port: int | None) -> str:

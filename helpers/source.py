@@ -153,7 +153,7 @@ class RecordedSource:
         self._bannered = False
 
     def banner(self) -> None:
-        """Show, once per kernel, where the results come from and how to get a live engine."""
+        """Show where the results come from and how to get a live engine (lessons show it once, first)."""
         self._bannered = True
         display(HTML(
             '<div style="border-left:6px solid #e6a700;background:#fff8e1;padding:8px 12px;color:#333">'
@@ -163,14 +163,16 @@ class RecordedSource:
             "(<code>make lessons</code>) and restart the kernel.</div>"
         ))
 
-    def _results(self) -> dict[str, BuildResult]:
+    def _banner_once(self) -> None:
         if not self._bannered:
             self.banner()
+
+    def _results(self) -> dict[str, BuildResult]:
+        self._banner_once()
         return self.recording.results
 
     def _needs_engine(self, what: str) -> None:
-        if not self._bannered:
-            self.banner()
+        self._banner_once()
         print(f"{what} needs a live Docker engine, and none answers here (these lessons show recorded results).\n"
               "  What to do: run the kit where Docker runs (`make lessons`), then run this cell again.")
 
