@@ -21,7 +21,7 @@ from helpers.builds import build
 from helpers.catalog import BASES
 from helpers.errors import EngineUnavailable
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.machine_engine]
 
 BASE = BASES["alpine"].local or ""
 

@@ -113,6 +113,7 @@ def learner_without_docker(docker_engine):
 
 
 @pytest.mark.docker
+@pytest.mark.machine_engine
 def test_a_user_who_may_not_use_the_socket_is_told_so(learner_without_docker) -> None:
     doctor = kit("doctor", user=learner_without_docker, env={"USER": learner_without_docker})
     assert doctor.returncode == 1, doctor.stdout + doctor.stderr
@@ -125,6 +126,7 @@ def test_a_user_who_may_not_use_the_socket_is_told_so(learner_without_docker) ->
 
 
 @pytest.mark.docker
+@pytest.mark.machine_engine
 def test_a_docker_host_where_nothing_answers(docker_engine) -> None:
     doctor = kit("doctor", env={"DOCKER_HOST": "tcp://127.0.0.1:1"})
     assert doctor.returncode == 1 and "remote Docker engine at tcp://127.0.0.1:1" in doctor.stdout, doctor.stdout
@@ -148,6 +150,7 @@ def remote(built, docker_engine, monkeypatch):
 
 
 @pytest.mark.docker
+@pytest.mark.machine_engine
 def test_run_reaches_the_app_on_the_remote_engines_host(remote) -> None:
     with RunningApp("cms-daq-workshop-multistage:latest") as app:
         assert app.url.startswith(f"http://{remote.ENGINE_IP}:")
