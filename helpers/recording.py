@@ -30,6 +30,7 @@ RECORDING = Path(__file__).resolve().parent / "data" / "recording.json"
 #: What a recording depends on: change any of these and the recording is stale (a test says so).
 INPUTS = ["app/*.go", "app/go.mod", "app/.dockerignore", "dockerfiles/Dockerfile.*", "dockerfiles/bases/Dockerfile.*",
           "helpers/builds.py", "helpers/builders.py", "helpers/store.py", "helpers/results.py",
+          "helpers/sizes.py", "helpers/image.py",
           "helpers/localbases.py", "helpers/catalog.py", "helpers/recording.py", "helpers/container.py"]
 
 
