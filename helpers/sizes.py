@@ -40,8 +40,11 @@ def cache_file() -> Path:
     """Return where measured layer sizes are kept (``KIT_CACHE_DIR``, else ~/.cache/cms-daq-kit)."""
     root = os.environ.get("KIT_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "cms-daq-kit")
-    return Path(root) / "layer-sizes.json"
+    return Path(root) / f"layer-sizes-v{COUNTING}.json"
 
+
+#: How layers are counted; a new way of counting starts a new cache (2: a symlink's target in bytes).
+COUNTING = 2
 
 _lock = threading.Lock()
 

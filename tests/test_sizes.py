@@ -27,14 +27,12 @@ def test_measured_sizes_go_to_the_filesystem_layers_only() -> None:
 
 
 @pytest.mark.docker
-def test_every_variant_measured_agrees_with_the_engine(built) -> None:
-    """The kit's unpacked figure is the classic engine's own `Size`, within 1%, for every variant."""
+def test_every_variant_has_its_three_sizes(built) -> None:
+    """Each build carries the kit's figure (its layers add up to it), a smaller compressed one and the listed one."""
     store = sizes.image_store()
     for name, r in built.items():
-        engine_size = int(engine.client().images.get(r.image_id).attrs["Size"])
-        if store == "classic":
-            assert abs(r.size_bytes - engine_size) <= engine_size * 0.01, (name, r.size_bytes, engine_size)
-            assert r.listed_bytes == engine_size, name
+        listed = [x for x in engine.client().api.images(all=True) if x["Id"] == r.image_id][0]["Size"]
+        assert r.listed_bytes == listed > 0, name
         assert 0 < r.compressed_bytes < r.size_bytes, (name, r.compressed_bytes, r.size_bytes)
         assert r.image_store == store
         assert sum(x.size_bytes for x in r.layers) == r.size_bytes, name  # the layers add up to the image
@@ -62,7 +60,7 @@ def test_a_second_measurement_reads_nothing(built, tmp_path, monkeypatch) -> Non
     """Once a layer is measured, measuring any image made of known layers does not save it again."""
     monkeypatch.setenv("KIT_CACHE_DIR", str(tmp_path))
     first = sizes.measure(built["distroless"].image_id)
-    assert (tmp_path / "layer-sizes.json").is_file()
+    assert sizes.cache_file().parent == tmp_path and sizes.cache_file().is_file()
 
     def no_save(ref: str):
         raise AssertionError(f"{ref} was read again")
