@@ -23,6 +23,7 @@ from .lessons import (
     check_answer,
     check_exercise,
     mode,
+    register_magics,
     run,
     setup_check,
     show_dockerfile,
@@ -37,6 +38,9 @@ __all__ = [
     "layers_chart", "layers_table", "mb_text", "mode", "reduction_table", "run", "setup_check", "show_dockerfile",
     "size_chart", "sizes_table", "three_sizes", "variant",
 ]
+
+# The lessons' "now in the terminal" cells start with %%terminal (helpers/terminal.py).
+register_magics()
 
 # Tables explain things in words: show every word, wrapped, instead of cutting cells at 50 characters.
 pd.set_option("display.max_colwidth", None)

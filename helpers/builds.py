@@ -43,6 +43,7 @@ class Plan:
     bases: list[BaseUsed]
     tag: str
     target: str | None
+    labels: dict[str, str]  # what the build adds; a catalog Dockerfile's final stage carries its own
 
     @property
     def final_base(self) -> str | None:
@@ -96,7 +97,10 @@ def plan(
     wanted = dict(own.bases if own else {})
     wanted.update(bases or {})
     used = [resolve(arg, ref) for arg, ref in wanted.items()]  # after the checks: this may pull
-    return Plan(name, path, used, tag, target)
+    # A catalog variant's Dockerfile ends with its LABEL line: added again, the labels would make an
+    # image other than the one `docker build` of the same Dockerfile makes (lessons 01-03's terminal).
+    labels = {} if as_catalog and target is None else kit_labels("variant", variant=name)
+    return Plan(name, path, used, tag, target, labels)
 
 
 def build(
@@ -124,7 +128,7 @@ def build(
     repo = repo_of(p.tag)
     before = store.repo_tags(repo)
     request = BuildRequest(p.dockerfile, Path(context), p.tag, {b.arg: b.used for b in p.bases},
-                           kit_labels("variant", variant=name), target, nocache)
+                           p.labels, target, nocache)
     if timeout is not None:
         request.timeout = timeout
     chosen = builder_named(builder)

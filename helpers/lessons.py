@@ -108,6 +108,21 @@ def check_answer(key: str, answer: float | str | None,
     return _check_answer(key, answer, [results] if isinstance(results, BuildResult) else results)
 
 
+@guarded("running the terminal commands")
+def terminal(line: str, cell: str) -> None:
+    """Run a cell of docker commands as typed (live), or show their recorded output: the ``%%terminal`` magic."""
+    source.current().terminal(cell)
+
+
+def register_magics() -> None:
+    """Make ``%%terminal`` available in this IPython kernel (nothing happens outside IPython)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.register_magic_function(terminal, magic_kind="cell", magic_name="terminal")
+
+
 def base_options() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Return (label, value) choices for the builder and runtime dropdowns: catalog bases and engine images."""
     def label(key: str) -> str:

@@ -1,5 +1,7 @@
 """The kit's own sizes (helpers/sizes.py): measured from the image's layers, cached per layer.
 
+Tests of internals: they import sizes, store and tables directly.
+
 Against the real engine: every variant's unpacked figure agrees with what the engine itself says
 where the engine counts unpacked bytes (the classic store), its compressed figure is gzip's, and
 a second measurement of the same layers reads nothing from the engine.
