@@ -192,8 +192,8 @@ def notebook_cells() -> dict[str, list[str]]:
 def record_all(say: Callable[[str], None] = print) -> dict[str, dict[str, str]]:
     """Run every lesson's terminal cells on the live engine, in order, and return what each command printed.
 
-    The result maps each command as a lesson writes it (unique across lessons) to the command as it
-    ran and its output.
+    The result maps each command as a lesson writes it to the command as it ran and its output; a
+    command that two lessons share (curl) must print the same in both.
     """
     out: dict[str, dict[str, str]] = {}
     for notebook, cells in notebook_cells().items():
@@ -201,6 +201,9 @@ def record_all(say: Callable[[str], None] = print) -> dict[str, dict[str, str]]:
         placeholders = Placeholders(say=lambda _msg: None)
         for cell in cells:
             for t in run_live(cell, placeholders, echo=False):
+                if t.template in out and out[t.template]["output"] != t.output:
+                    raise KitError(f"`{t.template}` printed one thing in one lesson and another in {notebook}.",
+                                   "write it differently in one of them: a recording keeps one output per command.")
                 out[t.template] = {"command": t.command, "output": t.output}
     return out
 

