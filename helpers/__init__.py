@@ -22,6 +22,7 @@ from .lessons import (
     build_custom,
     check_answer,
     check_exercise,
+    image_list,
     mode,
     register_magics,
     run,
@@ -30,7 +31,7 @@ from .lessons import (
 )
 from .plots import layers_chart, size_chart
 from .results import BuildResult, mb_text
-from .tables import bases_used, image_list, layers_table, reduction_table, sizes_table, three_sizes
+from .tables import bases_used, layers_table, reduction_table, sizes_table, three_sizes
 
 __all__ = [
     "BASES", "EXERCISE_TARGET_MB", "VARIANTS", "BuildResult", "KitError", "architecture", "banner", "base_chooser",
