@@ -94,7 +94,7 @@ def test_every_variant_reads_as_the_engine_counts_it(built) -> None:
         stats = read_image(r.tag, compress=False)
         assert len(stats.layers) == r.fs_layers, name
         if classic:
-            engine_size = int(engine.client().images.get(r.image_id).attrs["Size"])
+            engine_size = int(engine.client().images.get(r.tag).attrs["Size"])
             assert stats.layout == "docker" and stats.unpacked_bytes == engine_size, (name, stats.unpacked_bytes)
 
 

@@ -2,9 +2,9 @@
 
 Tests of internals: they import sizes, store and tables directly.
 
-Against the real engine: every variant's unpacked figure agrees with what the engine itself says
-where the engine counts unpacked bytes (the classic store), its compressed figure is gzip's, and
-a second measurement of the same layers reads nothing from the engine.
+Against the real engine: every build carries three sizes whose layers add up, the compressed
+figure is gzip's (checked with GNU gzip), and a second measurement of the same layers reads nothing
+from the engine. (tests/test_image.py checks the unpacked figure against the classic engine's own.)
 """
 
 from __future__ import annotations
@@ -16,9 +16,18 @@ import tarfile
 import pytest
 
 from helpers import engine, sizes
+from helpers.builds import build
+from helpers.catalog import VARIANTS
+from helpers.progress import QuietProgress
 from helpers.results import Layer
 from helpers.store import with_layer_sizes
 from helpers.tables import three_sizes
+
+
+@pytest.fixture(scope="module")
+def fresh(built) -> dict:
+    """Every variant as it is on the engine now: other tests rebuild some (the cache makes this quick)."""
+    return {name: build(name, progress=QuietProgress()) for name in VARIANTS}
 
 
 def test_measured_sizes_go_to_the_filesystem_layers_only() -> None:
@@ -29,10 +38,10 @@ def test_measured_sizes_go_to_the_filesystem_layers_only() -> None:
 
 
 @pytest.mark.docker
-def test_every_variant_has_its_three_sizes(built) -> None:
+def test_every_variant_has_its_three_sizes(fresh) -> None:
     """Each build carries the kit's figure (its layers add up to it), a smaller compressed one and the listed one."""
     store = sizes.image_store()
-    for name, r in built.items():
+    for name, r in fresh.items():
         listed = [x for x in engine.client().api.images(all=True) if x["Id"] == r.image_id][0]["Size"]
         assert r.listed_bytes == listed > 0, name
         assert 0 < r.compressed_bytes < r.size_bytes, (name, r.compressed_bytes, r.size_bytes)
@@ -41,9 +50,9 @@ def test_every_variant_has_its_three_sizes(built) -> None:
 
 
 @pytest.mark.docker
-def test_the_compressed_figure_is_gzip_of_the_layers(built, tmp_path) -> None:
+def test_the_compressed_figure_is_gzip_of_the_layers(fresh, tmp_path) -> None:
     """For the multistage image (one layer): GNU gzip -6 of the layer that `docker save` writes, within 1%."""
-    r = built["multistage"]
+    r = fresh["multistage"]
     archive = tmp_path / "image.tar"
     subprocess.run(["docker", "save", "-o", str(archive), r.image_id], check=True)
     with tarfile.open(archive) as t:  # manifest.json names the layer in either layout
@@ -58,24 +67,24 @@ def test_the_compressed_figure_is_gzip_of_the_layers(built, tmp_path) -> None:
 
 
 @pytest.mark.docker
-def test_a_second_measurement_reads_nothing(built, tmp_path, monkeypatch) -> None:
+def test_a_second_measurement_reads_nothing(fresh, tmp_path, monkeypatch) -> None:
     """Once a layer is measured, measuring any image made of known layers does not save it again."""
     monkeypatch.setenv("KIT_CACHE_DIR", str(tmp_path))
-    first = sizes.measure(built["distroless"].image_id)
+    first = sizes.measure(fresh["distroless"].image_id)
     assert sizes.cache_file().parent == tmp_path and sizes.cache_file().is_file()
 
     def no_save(ref: str):
         raise AssertionError(f"{ref} was read again")
 
     monkeypatch.setattr(sizes, "read_image", no_save)
-    assert sizes.measure(built["distroless"].image_id) == first
-    assert sizes.measure(built["distroless"].tag) == first
+    assert sizes.measure(fresh["distroless"].image_id) == first
+    assert sizes.measure(fresh["distroless"].tag) == first
 
 
 @pytest.mark.docker
-def test_the_three_sizes_table_says_what_each_is(built) -> None:
+def test_the_three_sizes_table_says_what_each_is(fresh) -> None:
     """Lesson 01's table: three rows, each with its MB and a sentence; the last names this engine's store."""
-    table = three_sizes(built["debian"])
+    table = three_sizes(fresh["debian"])
     assert list(table["size"]) == ["unpacked", "compressed", "docker image ls"]
-    assert table["MB"].tolist()[0] == built["debian"].size_mb
+    assert table["MB"].tolist()[0] == fresh["debian"].size_mb
     assert "image store" in table["what it is"].iloc[2] or "Podman" in table["what it is"].iloc[2]
