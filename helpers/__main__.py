@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import bases, benchmark, bundles, cleanup, doctor, recording
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: run `python -m helpers clean` if a container was left running", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `python -m helpers clean | head`: the reader left; what was done is done
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no more output, and no error at exit
+        return 0
 
 
 def _command(args: argparse.Namespace) -> int:
