@@ -16,6 +16,8 @@
 #     on 10.213.0.2. This is the DOCKER_HOST to use: the kit then probes apps where they are published.
 #   - over a unix socket, for tools on this machine (written to the env file, KIT_D26_SOCKET).
 # `up` writes both to $KIT_ENGINES_RUN/docker26.env (default /run/kit-engines) and prints the DOCKER_HOST.
+# The engine trusts a registry on 10.213.0.1 (this machine's side) without TLS: the env file names that
+# address as KIT_TEST_REGISTRY_ADDR, where tests/test_registry.py then runs its registry.
 # It also makes a Docker CLI config folder whose cli-plugins hold the chroot's buildx (DOCKER_CONFIG in the
 # env file): a CLI given it builds with buildx, as a Docker 26 learner's does, without touching ~/.docker.
 #
@@ -44,7 +46,8 @@ SOCK_IN=/run/docker26.sock           # paths as dockerd sees them, inside the ch
 PID_IN=/run/docker26.pid
 EXEC_IN=/run/docker26
 LOG=$CACHE/docker26.log
-PACKAGES="docker.io docker-cli docker-buildx containerd runc iptables ca-certificates"
+# procps: `docker top` runs ps on the engine's host (the kit reads a container's user with it).
+PACKAGES="docker.io docker-cli docker-buildx containerd runc iptables ca-certificates procps"
 WANT_VERSION=26.
 
 say() { echo "engine-docker26: $*"; }
@@ -93,26 +96,42 @@ answers() {
 
 running_store() { cat "$RUNDIR/docker26.store" 2>/dev/null || true; }
 
+# Install $PACKAGES into a chroot (apt needs its /proc and /dev while it runs).
+install_packages() {
+  local dir=$1 ok=0
+  cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  mount -t proc proc "$dir/proc"
+  mount --rbind /dev "$dir/dev" && mount --make-rslave "$dir/dev"
+  chroot "$dir" sh -c "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+      apt-get install -y -qq --no-install-recommends $PACKAGES" >"$CACHE/apt.log" 2>&1 || ok=$?
+  unmount_under "$dir/proc"
+  unmount_under "$dir/dev"
+  [ "$ok" = 0 ] || die "installing Docker into the chroot failed; apt's last lines:
+$(tail -n 5 "$CACHE/apt.log")" "check that Debian's mirror answers, then run this again."
+  echo "$PACKAGES" >"$dir/.kit-ready"  # what it holds: a longer list later installs the rest
+}
+
 make_chroot() {
-  [ -f "$ROOT/.kit-ready" ] && return 0
+  if [ -f "$ROOT/.kit-ready" ]; then
+    if [ "$(cat "$ROOT/.kit-ready")" != "$PACKAGES" ]; then
+      [ -z "$(dockerd_pid)" ] || die "the chroot lacks packages this script now wants, and Docker 26 runs from it." \
+        "run \`bash $0 down\`, then \`up\` again."
+      say "adding packages to the cached chroot: $PACKAGES"
+      unmount_under "$ROOT"
+      install_packages "$ROOT"
+    fi
+    return 0
+  fi
   command -v debootstrap >/dev/null || die "debootstrap is not installed." "apt-get install debootstrap, then run this again."
   local t0=$SECONDS part=$ROOT.part
-  say "making the Debian 13 chroot with Docker 26 in $ROOT (once; about 2 minutes)"
+  say "making the Debian 13 chroot with Docker 26 in $ROOT (once; about 1 minute)"
   mkdir -p "$CACHE"
   unmount_under "$part"
   rm -rf "$part"
   debootstrap --variant=minbase trixie "$part" >"$CACHE/debootstrap.log" 2>&1 \
     || die "debootstrap of Debian 13 (trixie) failed; its log's last lines:
 $(tail -n 5 "$CACHE/debootstrap.log")" "check that Debian's mirror answers (apt-get update), then run this again."
-  cp /etc/resolv.conf "$part/etc/resolv.conf"
-  mount -t proc proc "$part/proc"
-  mount --rbind /dev "$part/dev" && mount --make-rslave "$part/dev"
-  local ok=0
-  chroot "$part" sh -c "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-      apt-get install -y -qq --no-install-recommends $PACKAGES" >"$CACHE/apt.log" 2>&1 || ok=$?
-  unmount_under "$part"
-  [ "$ok" = 0 ] || die "installing Docker into the chroot failed; apt's last lines:
-$(tail -n 5 "$CACHE/apt.log")" "check that Debian's mirror answers, then run this again."
+  install_packages "$part"
   local v
   v=$(chroot "$part" dockerd --version 2>&1 || true)
   case "$v" in
@@ -120,10 +139,6 @@ $(tail -n 5 "$CACHE/apt.log")" "check that Debian's mirror answers, then run thi
     *) die "Debian 13's docker.io is no longer Docker 26 ($v)." \
          "pin the version in $0 (PACKAGES) or update the kit's notes on which engine CI runs." ;;
   esac
-  mkdir -p "$part/etc/docker"
-  printf '{"features": {"containerd-snapshotter": true}}\n' >"$part/etc/docker/daemon-containerd.json"
-  printf '{"storage-driver": "overlay2"}\n' >"$part/etc/docker/daemon-overlay2.json"
-  touch "$part/.kit-ready"
   unmount_under "$ROOT"
   rm -rf "$ROOT"
   mv "$part" "$ROOT"
@@ -153,6 +168,15 @@ make_mounts() {
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 }
 
+write_daemon_config() {
+  # One config file per image store. insecure-registries: a registry on this machine's side of the veth
+  # (the tests' docker-registry) is trusted without TLS, as Docker trusts 127.0.0.1.
+  local trust='"insecure-registries": ["'"$HOST_IP"'/32"]'
+  mkdir -p "$ROOT/etc/docker"
+  printf '{"features": {"containerd-snapshotter": true}, %s}\n' "$trust" >"$ROOT/etc/docker/daemon-containerd.json"
+  printf '{"storage-driver": "overlay2", %s}\n' "$trust" >"$ROOT/etc/docker/daemon-overlay2.json"
+}
+
 make_network() {
   if ! ip netns list | grep -qw "^$NETNS"; then
     ip netns add "$NETNS"
@@ -179,6 +203,7 @@ DOCKER_HOST=tcp://$ENGINE_IP:$PORT
 KIT_D26_SOCKET=unix://$ROOT$SOCK_IN
 KIT_D26_STORE=$store
 DOCKER_CONFIG=$CLICONF
+KIT_TEST_REGISTRY_ADDR=$HOST_IP
 EOF
   echo "$store" >"$RUNDIR/docker26.store"
 }
@@ -207,6 +232,7 @@ up() {
   local t0=$SECONDS
   make_chroot
   make_mounts
+  write_daemon_config
   make_network
   if [ -z "$(dockerd_pid)" ]; then
     rm -f "$ROOT$PID_IN" "$ROOT$EXEC_IN/containerd/containerd.pid"
