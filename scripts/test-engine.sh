@@ -104,6 +104,8 @@ t bundle || die "no bundle of the bases." "see above."
 # shellcheck disable=SC1090
 set -a; . "${KIT_ENGINES_RUN:-/run/kit-engines}/docker26.env"; set +a  # DOCKER_HOST, DOCKER_CONFIG (its buildx)
 export KIT_REQUIRE_ENGINE=1
+KIT_EXPECT_IMAGE_STORE=$([ "$STORE" = containerd ] && echo containerd || echo classic)  # the tests check the kit sees it
+export KIT_EXPECT_IMAGE_STORE
 t load || die "the bases did not load into $ENGINE, or it is not ready (see above)." \
   "check the bundle ($BUNDLE) with \`python -m helpers bundle load\` by hand."
 t tests "$@"
