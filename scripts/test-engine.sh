@@ -5,7 +5,7 @@
 #
 # 1. brings the engine up (scripts/engine-docker26.sh; its Debian 13 chroot is cached after the first run);
 # 2. loads the bases with the kit's own `bundle load`, from a bundle the kit's `bundle save` wrote from
-#    the default engine (read-only there), cached as $KIT_ENGINES_CACHE/bases-<ids>.tar: a new one
+#    the default engine (read-only there), cached as $KIT_ENGINES_CACHE/kit-bases-<ids>.tar: a new one
 #    whenever the default engine's bases change;
 # 3. runs `pytest -m "docker and not machine_engine and not browser and not <engine's exclusions>" tests`
 #    with DOCKER_HOST naming that engine;
@@ -78,9 +78,9 @@ bundle() {
     echo "test-engine: the default engine has not every base (found: ${lines:-none}); run \`make images\` first." >&2
     return 1; }
   key=$(echo "$lines" | sha256sum | cut -c1-12)
-  BUNDLE=$CACHE/bases-$key.tar
+  BUNDLE=$CACHE/kit-bases-$key.tar
   if [ ! -f "$BUNDLE" ]; then
-    rm -f "$CACHE"/bases-*.tar "$CACHE"/bases-*.tar.part
+    rm -f "$CACHE"/kit-bases-*.tar "$CACHE"/kit-bases-*.tar.part  # this script's older bundles only
     t save "$BUNDLE" || return 1
   else
     echo "test-engine: bases from the cache: $BUNDLE"
