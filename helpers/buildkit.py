@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from docker.errors import NotFound
+
 from . import engine
 from .builders import BuildRequest, RawBuild, build_error, interrupted, timed_out
 from .commands import build_args
@@ -56,7 +58,9 @@ def find_cli() -> Cli | None:
                 if b and os.access(b, os.X_OK)]
     for b in binaries:
         if subprocess.run([b, "buildx", "version"], capture_output=True, timeout=20).returncode == 0:
-            return Cli((b, "buildx", "build", "--load"), (), f"{b} with buildx")
+            # No provenance attestation: it records the build's time, so every cached rebuild would be a new
+            # image (a new ID, the old one left untagged) on the containerd image store (Docker 26, measured).
+            return Cli((b, "buildx", "build", "--load", "--provenance=false"), (), f"{b} with buildx")
     for b in binaries:
         if (18, 9) <= _client_version(b) < (23,):  # BuildKit built in, switched on by DOCKER_BUILDKIT=1
             return Cli((b, "build"), (("DOCKER_BUILDKIT", "1"),), f"{b} {'.'.join(map(str, _client_version(b)))}"
@@ -82,7 +86,7 @@ class BuildKitBuilder:
             env = {**os.environ, **dict(cli.env), "DOCKER_HOST": engine.endpoint().url}
             log, seconds = self._run(cmd, env, request, progress)
             image_id = iidfile.read_text().strip() if iidfile.is_file() else ""
-        return RawBuild(image_id=image_id, log=log, seconds=seconds, stage_ids=[])
+        return RawBuild(image_id=_image_id(image_id, request.tag), log=log, seconds=seconds, stage_ids=[])
 
     def _run(self, cmd: list[str], env: dict[str, str], request: BuildRequest,
              progress: Progress) -> tuple[list[str], float]:
@@ -160,6 +164,21 @@ class BuildKitBuilder:
         if not re.match(r"^#\d+ sha256:[0-9a-f]+$", line):
             log.append(line)
             progress.line(line)
+
+
+def _image_id(iid: str, tag: str) -> str:
+    """Return the ID the engine knows the built image by.
+
+    buildx writes the image's config digest to --iidfile when the image has no attestation: that is the
+    image ID on the classic store, but on the containerd image store the ID is the manifest's digest,
+    and the engine knows no image by the config digest. The tag the build just set names it on both.
+    """
+    with engine.guarded(f"looking up the image just built ({tag})"):
+        images = engine.client().images
+        try:
+            return images.get(iid).id if iid else images.get(tag).id
+        except NotFound:
+            return images.get(tag).id
 
 
 def _interrupt(proc: subprocess.Popen) -> None:

@@ -45,7 +45,7 @@ def build_args(request: BuildRequest, path: Callable[[str | Path], str] = _path)
 def build_command(request: BuildRequest, builder: str = "classic") -> str:
     """Return the `docker build` that does what the kit's build of ``request`` does, with ``builder``."""
     prefix = {"classic": ["DOCKER_BUILDKIT=0", "docker", "build"],  # newer CLIs use BuildKit unless told not to
-              "buildkit": ["docker", "buildx", "build", "--load"]}[builder]
+              "buildkit": ["docker", "buildx", "build", "--load", "--provenance=false"]}[builder]
     return " ".join(a if a == "DOCKER_BUILDKIT=0" else shlex.quote(a) for a in [*prefix, *build_args(request)])
 
 

@@ -171,7 +171,16 @@ class RunningApp:
 
     def process_uids(self) -> list[str]:
         """Return the user ids the container's processes run as (seen from the host)."""
-        top = self.container.top(ps_args="-o uid,pid,comm")
+        try:
+            top = self.container.top(ps_args="-o uid,pid,comm")
+        except APIError as exc:  # `docker top` runs `ps` on the engine's host: one without ps refuses
+            text = str(exc.explanation or exc)
+            raise ContainerFailed(
+                f"The engine could not list the processes of {self.name} (`docker top`), so their user is unknown.",
+                "`docker top` runs `ps` on the engine's host: install it there (Debian: procps), or read the "
+                f"image's user with `docker image inspect --format '{{{{.Config.User}}}}' {self.image}`.",
+                detail=text,
+            ) from None
         idx = top["Titles"].index("UID")
         return [row[idx] for row in top["Processes"]]
 

@@ -19,7 +19,9 @@ def checks() -> Checklist:
     except EngineUnavailable as exc:
         out.add("Docker engine", False, exc.what, exc.hint)
         return out
-    out.add("Docker engine", True, f"Docker {info.version} (API {info.api_version}, {info.os}, storage {info.storage_driver})")
+    store = ", containerd image store" if info.image_store == "containerd" else ""
+    out.add("Docker engine", True,
+            f"Docker {info.version} (API {info.api_version}, {info.os}, storage {info.storage_driver}{store})")
     native = info.arch in ("amd64", "x86_64")
     out.add("Architecture", True, info.arch_plain)
     if not native:

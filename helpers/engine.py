@@ -190,6 +190,7 @@ class EngineInfo:
     storage_driver: str
     free_gb: float | None  # None where the engine's disk cannot be seen from here (a remote engine)
     host: str = "this machine"
+    image_store: str = "classic"  # "containerd": the containerd image store (Docker 29 fresh installs, Desktop)
 
     @property
     def arch_plain(self) -> str:
@@ -219,4 +220,16 @@ def info() -> EngineInfo:
         storage_driver=i.get("Driver", "?"),
         free_gb=free,
         host="this machine" if endpoint().is_local else endpoint().published_host,
+        image_store=image_store_of(i),
     )
+
+
+def image_store_of(info: dict) -> str:
+    """Say which image store an engine's `docker info` describes: "containerd" or "classic" (graph drivers).
+
+    The containerd image store shows as a storage driver whose status says
+    ``driver-type: io.containerd.snapshotter.v1``; it measures, saves and caches images differently.
+    """
+    status = info.get("DriverStatus") or []
+    snapshotter = any(pair[:2] == ["driver-type", "io.containerd.snapshotter.v1"] for pair in status if pair)
+    return "containerd" if snapshotter else "classic"

@@ -24,10 +24,10 @@ def skip_or_fail(why: str) -> None:
     pytest.skip(why)
 
 
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+def free_port(addr: str = "127.0.0.1") -> int:
+    """Return a TCP port on ``addr`` (an address of this machine) that nothing listens on right now."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((addr, 0))
         return s.getsockname()[1]
 
 

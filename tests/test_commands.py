@@ -36,7 +36,7 @@ def test_a_build_command_reads_as_the_workshop_writes_it() -> None:
         "DOCKER_BUILDKIT=0 docker build --tag cms-daq-workshop-multistage:latest -f dockerfiles/Dockerfile.multistage "
         "--build-arg BUILDER_IMAGE=golang:1.19.3-alpine3.16 --label org.cms-daq-kit.managed=true --target build "
         "--no-cache app")
-    assert build_command(request, "buildkit").startswith("docker buildx build --load --tag ")
+    assert build_command(request, "buildkit").startswith("docker buildx build --load --provenance=false --tag ")
     other = BuildRequest(Path("/tmp/my app/Dockerfile"), Path("/tmp/my app"), "x:1")
     assert build_command(other).endswith("-f '/tmp/my app/Dockerfile' '/tmp/my app'")  # quoted for a shell
 

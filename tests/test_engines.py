@@ -113,6 +113,21 @@ def learner_without_docker(docker_engine):
 
 
 @pytest.mark.docker
+def test_the_set_up_check_names_the_image_store(docker_engine) -> None:
+    """The containerd image store measures, saves and caches differently: the kit says which one it faces.
+
+    scripts/test-engine.sh says which store it started the engine with (KIT_EXPECT_IMAGE_STORE).
+    """
+    info = engine.info()
+    expected = os.environ.get("KIT_EXPECT_IMAGE_STORE")
+    if expected:
+        assert info.image_store == expected
+    assert info.image_store in ("classic", "containerd")
+    said = next(c for c in checks().checks if c.what == "Docker engine")
+    assert ("containerd image store" in said.found) == (info.image_store == "containerd"), said
+
+
+@pytest.mark.docker
 @pytest.mark.machine_engine
 def test_a_user_who_may_not_use_the_socket_is_told_so(learner_without_docker) -> None:
     doctor = kit("doctor", user=learner_without_docker, env={"USER": learner_without_docker})

@@ -2,13 +2,16 @@
 
 Docker Hub is out of reach here, so the test runs a real registry (Debian's docker-registry, the
 CNCF distribution server) on a free loopback port, pushes an image to it, and points one catalog
-base's official name at it.
+base's official name at it. An engine in a network namespace of its own (scripts/engine-docker26.sh)
+cannot reach this machine's loopback: KIT_TEST_REGISTRY_ADDR then names the address of this machine
+that the engine reaches and trusts without TLS (its insecure-registries), and the registry listens there.
 
 Tests of internals: they import the kit's modules, not only the lesson-facing `helpers`.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import replace
@@ -29,20 +32,21 @@ REGISTRY = shutil.which("docker-registry")
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory, docker_engine):
-    """Run a registry on 127.0.0.1 (which Docker trusts without TLS) and return its host:port."""
+    """Run a registry on 127.0.0.1 (which Docker trusts without TLS), or KIT_TEST_REGISTRY_ADDR; return its host:port."""
+    addr = os.environ.get("KIT_TEST_REGISTRY_ADDR", "127.0.0.1")
     if REGISTRY is None:
         skip_or_fail("docker-registry is not installed: `make test` installs it (scripts/engine-up.sh)")
-    port = free_port()
+    port = free_port(addr)
     root = tmp_path_factory.mktemp("registry")
     config = root / "config.yml"
     config.write_text(
         "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
+        f"    rootdirectory: {root / 'data'}\nhttp:\n  addr: {addr}:{port}\n"
     )
     proc = subprocess.Popen([REGISTRY, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/v2/", proc, 30, "the registry")
-        yield f"127.0.0.1:{port}"
+        wait_for_http(f"http://{addr}:{port}/v2/", proc, 30, "the registry")
+        yield f"{addr}:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -38,6 +38,7 @@ def test_containers_are_removed_even_when_the_block_fails(built) -> None:
     assert name not in [c.name for c in kit_containers()]
 
 
+@pytest.mark.local_engine  # a remote engine publishes on its own host, where this port is free
 def test_port_in_use_is_one_clear_error(built) -> None:
     with socket.socket() as s:
         s.bind(("0.0.0.0", 0))
