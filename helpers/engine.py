@@ -190,6 +190,19 @@ class EngineInfo:
     storage_driver: str
     free_gb: float | None  # None where the engine's disk cannot be seen from here (a remote engine)
     host: str = "this machine"
+    product: str = "Docker"  # "Docker", or "Podman" behind its Docker-compatible API
+
+    @property
+    def is_podman(self) -> bool:
+        """Say whether the engine is Podman (its Docker-compatible API), not Docker itself."""
+        return self.product == "Podman"
+
+    @property
+    def title(self) -> str:
+        """Name the engine as a learner would: "Docker 20.10.24", "Podman 4.3.1 (Docker-compatible API)"."""
+        if self.is_podman:
+            return f"Podman {self.version} (its Docker-compatible API {self.api_version})"
+        return f"Docker {self.version} (API {self.api_version})"
 
     @property
     def arch_plain(self) -> str:
@@ -212,6 +225,7 @@ def info() -> EngineInfo:
     if endpoint().is_local and os.path.isdir(root):  # the engine's own disk: only seen from its machine
         free = round(shutil.disk_usage(root).free / 1e9, 1)
     return EngineInfo(
+        product=product_of(v),
         version=v.get("Version", "?"),
         api_version=v.get("ApiVersion", "?"),
         arch=v.get("Arch", "?"),
@@ -220,3 +234,21 @@ def info() -> EngineInfo:
         free_gb=free,
         host="this machine" if endpoint().is_local else endpoint().published_host,
     )
+
+
+def product_of(version: dict) -> str:
+    """Say which engine answered ``GET /version``: "Podman" (it names a "Podman Engine" component), else "Docker"."""
+    names = [str(c.get("Name", "")) for c in version.get("Components") or [] if isinstance(c, dict)]
+    platform = str((version.get("Platform") or {}).get("Name", ""))
+    return "Podman" if any(n.startswith("Podman") for n in names) or "podman" in platform.lower() else "Docker"
+
+
+def is_podman() -> bool:
+    """Say whether the engine the kit talks to is Podman (asked once per engine address)."""
+    return _product(endpoint()) == "Podman"
+
+
+@lru_cache(maxsize=4)
+def _product(where: Endpoint) -> str:
+    with guarded("asking the engine what it is"):
+        return product_of(client().version())
