@@ -183,6 +183,10 @@ def _start_hint(engine_said: str) -> str:
                 'form, a JSON list such as ENTRYPOINT ["/cms-daq-simple-app"].')
     if "no such file" in engine_said or "not found" in engine_said:
         return "the program the image starts is not in it: check the path in ENTRYPOINT/CMD and the COPY that puts it there."
+    if "setting rlimit" in engine_said:  # Podman's default limits are above what this machine lets it set
+        return ("the engine could not give the container its resource limits (open files, processes): this "
+                "machine allows fewer. Podman: set default_ulimits in containers.conf to this machine's "
+                "(`ulimit -Hn`, `ulimit -Hu`), as scripts/engine-podman.sh does; then run this again.")
     if "permission denied" in engine_said:
         return "the program cannot be run by the image's USER: check its file mode (chmod +x) and owner."
     return "read the engine's answer below."
