@@ -64,7 +64,8 @@ def test_the_official_image_wins_when_present(docker_engine) -> None:
     if has_image(b.official):
         assert not bases.resolve("RUNTIME_IMAGE", "alpine").local_equivalent
         return
-    docker_engine.images.get(b.local).tag(b.official)  # stand-in for a pulled alpine:3.16
+    # A stand-in for a pulled alpine:3.16; repository and tag apart (Podman refuses "alpine:3.16" as a repository).
+    docker_engine.images.get(b.local).tag(*b.official.rsplit(":", 1))
     try:
         used = bases.resolve("RUNTIME_IMAGE", "alpine")
         assert used.used == b.official and not used.local_equivalent
@@ -75,7 +76,7 @@ def test_the_official_image_wins_when_present(docker_engine) -> None:
 
 def test_a_bundle_round_trip(tmp_path, docker_engine) -> None:
     ref = f"{LOCAL_NAMESPACE}/bundle-test:1"
-    docker_engine.images.get(BASES["distroless"].local or "").tag(ref)
+    docker_engine.images.get(BASES["distroless"].local or "").tag(*ref.rsplit(":", 1))
     path = tmp_path / "bases.tar"
     try:
         assert bundles.bundle_save(path, refs=[ref], say=lambda s: None) == [ref]

@@ -5,6 +5,8 @@ Tests of internals: they import the kit's modules, not only the lesson-facing `h
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from helpers.builds import build
@@ -120,8 +122,9 @@ def test_editing_main_go_reuses_the_module_download_layer(built, edited_app, doc
     r = build("multistage", context=ctx, tag="cms-daq-workshop-edit:latest", progress=QuietProgress())
     try:
         log = r.log
-        download = next(i for i, x in enumerate(log) if "go mod download" in x and x.startswith("Step"))
-        copy_go = next(i for i, x in enumerate(log) if "COPY *.go" in x and x.startswith("Step"))
+        step = re.compile(r"^(Step|(\[\d+/\d+\] )?STEP) \d+/\d+ ?: ")  # Docker's, or Buildah's on Podman
+        download = next(i for i, x in enumerate(log) if "go mod download" in x and step.match(x))
+        copy_go = next(i for i, x in enumerate(log) if "COPY *.go" in x and step.match(x))
         assert "Using cache" in log[download + 1]
         assert "Using cache" not in log[copy_go + 1]
         assert r.image_id != built["multistage"].image_id
