@@ -27,6 +27,7 @@ from docker import utils as docker_utils
 from docker.errors import APIError
 
 from . import engine, store
+from .dockerfile import with_labels
 from .errors import BaseImageMissing, BuildFailed, BuildInterrupted, BuildTimedOut, KitError
 from .progress import Progress
 
@@ -98,14 +99,19 @@ class ClassicBuilder:
         stream = None
         context: IO[bytes] | None = None
         try:
-            context, dockerfile = build_context(request.context, request.dockerfile)
+            labels: dict[str, str] | None = request.labels
+            text = None
+            if engine.is_podman() and labels:  # Podman applies sent labels in a random order: write them in
+                text = with_labels(Path(request.dockerfile).read_text(), labels, request.target)
+                labels = None
+            context, dockerfile = build_context(request.context, request.dockerfile, text)
             stream = engine.client().api.build(
                 fileobj=context,
                 custom_context=True,
                 dockerfile=dockerfile,
                 tag=request.tag,
                 buildargs=request.buildargs,
-                labels=request.labels,
+                labels=labels,
                 target=request.target,
                 nocache=request.nocache,
                 rm=True,
@@ -188,7 +194,9 @@ class ClassicBuilder:
             pass
         progress.close(False, f"stopped at {state['step']}: {error.what}")
         try:
-            store.remove_when_released(state["last_id"])
+            if not store.remove_when_released(state["last_id"]) and engine.is_podman():
+                error.hint += (" Podman runs the step it was on to its end (it does not stop a build whose client "
+                               "went away): `python -m helpers clean` removes what that step leaves, once it ends.")
         except Exception:  # noqa: BLE001 - an engine that is gone cannot be cleaned now; `clean` will
             pass
         return error
@@ -212,9 +220,9 @@ def _step_of(text: str, state: dict[str, Any]) -> tuple[int, int, str, str] | No
     return state["done"] + n, state["done"] + total, instruction, label
 
 
-def build_context(context: Path, dockerfile: Path) -> tuple[IO[bytes], str]:
+def build_context(context: Path, dockerfile: Path, text: str | None = None) -> tuple[IO[bytes], str]:
     """Pack the build context as the engine receives it, with the Dockerfile inside; return it and the
-    Dockerfile's name in it.
+    Dockerfile's name in it. ``text``, if given, is packed in place of the Dockerfile's own text.
 
     The kit's Dockerfiles live outside their context (``dockerfiles/`` against ``app/``). docker-py
     packs such a Dockerfile into the context itself, but then sends the ``dockerfile`` parameter twice
@@ -230,10 +238,10 @@ def build_context(context: Path, dockerfile: Path) -> tuple[IO[bytes], str]:
     ignore = context / ".dockerignore"
     if ignore.is_file():
         exclude = [x.strip() for x in ignore.read_text().splitlines() if x.strip() and not x.strip().startswith("#")]
-    if dockerfile.is_relative_to(context):
+    if text is None and dockerfile.is_relative_to(context):
         inside: tuple[str, str | None] = (dockerfile.relative_to(context).as_posix(), None)
     else:
-        inside = (f".dockerfile.kit.{dockerfile.name}", dockerfile.read_text())
+        inside = (f".dockerfile.kit.{dockerfile.name}", dockerfile.read_text() if text is None else text)
     try:
         return docker_utils.tar(str(context), exclude=exclude, dockerfile=inside), inside[0]
     except OSError as exc:
