@@ -170,10 +170,31 @@ class RunningApp:
         return self.get("/")
 
     def process_uids(self) -> list[str]:
-        """Return the user ids the container's processes run as (seen from the host)."""
-        top = self.container.top(ps_args="-o uid,pid,comm")
-        idx = top["Titles"].index("UID")
-        return [row[idx] for row in top["Processes"]]
+        """Return the user ids the container's processes run as (seen from the host).
+
+        Docker runs the host's ps(1) with ``-o uid``. Podman reads the processes itself only for ps's
+        AIX descriptors (for anything else it runs ps(1) inside the container, which an image FROM
+        scratch does not have, and answers an empty body); its ``huser`` is the host's user: a number,
+        or the host account's name ("root" for uid 0).
+        """
+        with guarded(f"listing the processes of {self.name}"):
+            if engine.is_podman():
+                top = self.container.top(ps_args="huser,pid,comm")
+                return [_uid_of(row[top["Titles"].index("HUSER")]) for row in top["Processes"]]
+            top = self.container.top(ps_args="-o uid,pid,comm")
+            return [row[top["Titles"].index("UID")] for row in top["Processes"]]
+
+
+def _uid_of(user: str) -> str:
+    """Return a host user's id from its name (as Podman's top names it), or the number it already is."""
+    if user.isdigit():
+        return user
+    try:
+        import pwd  # Unix only: Podman's engine runs on Linux
+
+        return str(pwd.getpwnam(user).pw_uid)
+    except (ImportError, KeyError):
+        return user
 
 
 def _start_hint(engine_said: str) -> str:
