@@ -107,6 +107,13 @@ EOF
 # No registry answers here: short names are looked up locally, then on Docker Hub (which fails fast).
 unqualified-search-registries = ["docker.io"]
 short-name-mode = "permissive"
+
+# Docker trusts a registry on 127.0.0.1 over plain HTTP; Podman trusts none unless told. As Docker, for
+# the registry the pull tests run on 127.0.0.1 (on any port: containers/image matches "127.0.0.1" to
+# "127.0.0.1:PORT").
+[[registry]]
+location = "127.0.0.1"
+insecure = true
 EOF
   cat >"$STATE/networks/$NETWORK.conflist" <<EOF
 {
