@@ -11,6 +11,7 @@ from pathlib import Path
 
 from helpers.builders import ClassicBuilder, build_context
 from helpers.catalog import APP_DIR, variant
+from helpers.dockerfile import with_labels
 from helpers.engine import product_of
 from helpers.labels import is_kit_tag, is_stage_tag, plain, repo_of
 from helpers.progress import QuietProgress
@@ -110,3 +111,14 @@ def test_podman_is_told_from_docker_by_its_version() -> None:
     docker = {"Platform": {"Name": ""}, "Version": "20.10.24+dfsg1", "ApiVersion": "1.41",
               "Components": [{"Name": "Engine", "Version": "20.10.24+dfsg1"}, {"Name": "containerd"}]}
     assert product_of(podman) == "Podman" and product_of(docker) == "Docker" and product_of({}) == "Docker"
+
+
+def test_labels_are_written_into_the_built_stage_in_one_sorted_line() -> None:
+    """Podman 4.3 made one LABEL step per label sent, in a random order: a rebuild missed the cache."""
+    text = "ARG B=x\nFROM ${B} AS build\nRUN make\nFROM build AS test\nRUN test\nFROM scratch\nCOPY --from=build /a /a\n"
+    labels = {"org.kit.role": "variant", "org.kit.managed": "true"}
+    final = with_labels(text, labels)
+    assert final.splitlines()[-1] == 'LABEL org.kit.managed="true" org.kit.role="variant"'
+    test = with_labels(text, labels, target="test").splitlines()
+    assert test[test.index("RUN test") + 1].startswith("LABEL org.kit.managed=") and test[-1] == "COPY --from=build /a /a"
+    assert with_labels(text, {}) == text
