@@ -147,7 +147,9 @@ up() {
     echo "DOCKER_HOST=$HOST"
     return 0
   fi
-  configure   # first: podman reads its storage.conf even for --version
+  # First (podman reads its storage.conf even for --version); with the limits the service had last time.
+  # shellcheck disable=SC2046
+  configure $(sed -n 's/.*"nofile=\([0-9]*\):.*"nproc=\([0-9]*\):.*/\1 \2/p' "$STATE/containers.conf" 2>/dev/null)
   install
   [ "$(id -u)" = 0 ] || die "the kit's Podman engine runs as root: run this as root."
   stop_service   # a service that does not answer, or a socket left behind
@@ -213,8 +215,8 @@ remove_cni_rules() {
   for table in filter nat; do
     iptables -t "$table" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j CNI-' | grep -vE '^-A CNI-' \
       | while read -r rule; do
-          # shellcheck disable=SC2086
-          iptables -t "$table" ${rule/-A/-D} 2>/dev/null || true
+          # eval: the rules carry quoted comments ("CNI firewall plugin rules"), as iptables -S prints them
+          eval "iptables -t $table ${rule/-A/-D}" 2>/dev/null || true
         done
     for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^CNI-/ {print $2}'); do
       iptables -t "$table" -F "$chain" 2>/dev/null || true
