@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from support import dangling_ids
 
 from helpers.builds import build
 from helpers.catalog import BASES, VARIANTS
@@ -143,3 +144,11 @@ def test_rebuilding_keeps_a_stage_image_another_variant_tagged(built, edited_app
         assert docker_engine.images.get("cms-daq-workshop-alpine-runtime:stage-1").id == shared
     finally:
         build("multistage", progress=QuietProgress())  # back to the real app
+
+
+def test_a_rebuild_after_an_edit_leaves_no_untagged_image(built, edited_app, docker_engine) -> None:
+    """The image a rebuild moves the variant's tag away from goes (Podman names the tag docker.io/library/...)."""
+    before = dangling_ids(docker_engine)
+    edited = build("multistage", context=edited_app(comment=True), progress=QuietProgress())
+    build("multistage", progress=QuietProgress())  # back to the real app: the edited image is nobody's now
+    assert dangling_ids(docker_engine) == before, f"{edited.image_id} was left behind"
