@@ -217,7 +217,7 @@ remove_cni_rules() {
       | while read -r rule; do
           # eval: the rules carry quoted comments ("CNI firewall plugin rules"), as iptables -S prints them
           eval "iptables -t $table ${rule/-A/-D}" 2>/dev/null || true
-        done
+        done || true   # grep finds nothing once they are gone (pipefail)
     for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^CNI-/ {print $2}'); do
       iptables -t "$table" -F "$chain" 2>/dev/null || true
     done
@@ -251,7 +251,7 @@ down() {
   fi
   # Its storage's mounts (overlay layers of containers that were running).
   awk -v a="$STATE/" -v b="$RUN/" 'index($2, a) == 1 || index($2, b) == 1 {print $2}' /proc/mounts \
-    | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done || true
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE" 2>/dev/null || true
   remove_cni_rules
   rm -rf "$RUN"
@@ -263,7 +263,7 @@ down() {
 purge() {
   down
   if [ -d "$STATE" ]; then
-    awk -v a="$STATE/" 'index($2, a) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
+    awk -v a="$STATE/" 'index($2, a) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done || true
     rm -rf "$STATE"
     say "removed $STATE"
   fi
