@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import bases, benchmark, bundles, cleanup, doctor, recording
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: run `python -m helpers clean` if a container was left running", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `python -m helpers clean | head`: the reader left; what was done is done
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no more output, and no error at exit
+        return 0
 
 
 def _command(args: argparse.Namespace) -> int:
@@ -95,7 +99,9 @@ def _command(args: argparse.Namespace) -> int:
         for name in _names(args.variant):
             res = build(name, target=args.target, nocache=args.no_cache, timeout=args.timeout,
                         builder=args.builder, progress=TextProgress(f"Building {name}", verbose=args.verbose))
-            print(f"{res.tag}: {mb_text(res.size_bytes)}, {res.fs_layers} filesystem layers, {res.seconds:.1f} s")
+            layers = f"{res.fs_layers} filesystem layer" + ("" if res.fs_layers == 1 else "s")
+            print(f"{res.tag}: {mb_text(res.size_bytes)} unpacked, {layers}, {res.seconds:.1f} s")
+            print(f"  {mb_text(res.compressed_bytes)} compressed; `docker image ls` here says {mb_text(res.listed_bytes)}")
             print(f"  the same with the docker CLI: {res.command}")
             for base in res.bases:
                 print(f"  {base.arg} = {base.used}"

@@ -3,7 +3,8 @@
     plan     variant (or a Dockerfile of your own) -> Dockerfile, bases resolved, tag
     build    a Builder (classic now; BuildKit next) -> image id, log, earlier stages
     keep     tag each earlier stage (kept as cache, found by ``clean``), drop what a rebuild replaced
-    result   size, layers (from the base or ours), bases used, user -> BuildResult
+    result   sizes measured from the image's own layers (sizes.py), layers (from the base or ours),
+             bases used, user -> BuildResult
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import engine, store
+from . import engine, sizes, store
 from .bases import resolve
 from .builders import Builder, BuildRequest, default_builder
 from .buildkit import BuildKitBuilder
@@ -42,6 +43,7 @@ class Plan:
     bases: list[BaseUsed]
     tag: str
     target: str | None
+    labels: dict[str, str]  # what the build adds; a catalog Dockerfile's final stage carries its own
 
     @property
     def final_base(self) -> str | None:
@@ -95,7 +97,10 @@ def plan(
     wanted = dict(own.bases if own else {})
     wanted.update(bases or {})
     used = [resolve(arg, ref) for arg, ref in wanted.items()]  # after the checks: this may pull
-    return Plan(name, path, used, tag, target)
+    # A catalog variant's Dockerfile ends with its LABEL line: added again, the labels would make an
+    # image other than the one `docker build` of the same Dockerfile makes (lessons 01-03's terminal).
+    labels = {} if as_catalog and target is None else kit_labels("variant", variant=name)
+    return Plan(name, path, used, tag, target, labels)
 
 
 def build(
@@ -123,7 +128,7 @@ def build(
     repo = repo_of(p.tag)
     before = store.repo_tags(repo)
     request = BuildRequest(p.dockerfile, Path(context), p.tag, {b.arg: b.used for b in p.bases},
-                           kit_labels("variant", variant=name), target, nocache)
+                           p.labels, target, nocache)
     if timeout is not None:
         request.timeout = timeout
     chosen = builder_named(builder)
@@ -162,12 +167,16 @@ def _result(p: Plan, image_ref: str, seconds: float, log: list[str]) -> BuildRes
     """Read the built image back from the engine into a BuildResult."""
     image = engine.client().images.get(image_ref)
     rootfs = (image.attrs.get("RootFS") or {}).get("Layers") or []
+    measured = sizes.measure(image.id)
     return BuildResult(
         variant=p.name,
         tag=p.tag,
         image_id=image.id,
-        size_bytes=int(image.attrs["Size"]),
-        layers=store.layers_of(image.id, p.final_base),
+        size_bytes=measured.unpacked_bytes,
+        compressed_bytes=measured.compressed_bytes,
+        listed_bytes=measured.listed_bytes,
+        image_store=measured.store,
+        layers=store.with_layer_sizes(store.layers_of(image.id, p.final_base), measured.layer_bytes),
         bases=p.bases,
         seconds=round(seconds, 2),
         architecture=image.attrs.get("Architecture", "?"),

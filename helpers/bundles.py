@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import engine
 from .bases import BaseState, status
+from .commands import load_command, save_command
 from .errors import BaseImageMissing
 from .labels import plain
 from .progress import Say
@@ -23,6 +24,7 @@ def bundle_save(path: str | Path, refs: list[str] | None = None, say: Say = prin
         raise BaseImageMissing("There are no base images on this engine to bundle.", "run `python -m helpers images` first.")
     api = engine.client().api
     say(f"Saving {len(refs)} images to {path}: {', '.join(refs)}")
+    say(f"  (the same with the docker CLI: {save_command(path, refs)})")
     # docker-py's get_image() takes one name; the engine's /images/get takes many (as `docker save`).
     res = api._get(api._url("/images/get"), params={"names": refs}, stream=True)
     try:
@@ -47,6 +49,7 @@ def bundle_load(path: str | Path, say: Say = print) -> list[str]:
     if not tarfile.is_tarfile(p):
         raise BaseImageMissing(f"{p} is not an image archive.", "ask for the file made by `python -m helpers bundle save`.")
     say(f"Loading {p} ({p.stat().st_size / 1e6:.0f}MB) ...")
+    say(f"  (the same with the docker CLI: {load_command(p)})")
     loaded: list[str] = []
     with open(p, "rb") as f:
         for chunk in engine.client().api.load_image(f):

@@ -16,6 +16,7 @@ from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from . import engine, store
+from .commands import remove_command
 from .labels import CONTAINER, LOCAL_NAMESPACE, MANAGED, TAG_PREFIX, is_kit_tag, is_stage_tag, plain
 
 
@@ -31,6 +32,9 @@ class CleanReport:
         lines = [f"removed {len(self.containers)} containers and {len(self.images)} image tags"]
         lines += [f"  - {x}" for x in self.containers + self.images]
         lines += [f"  kept (in use): {x}" for x in self.kept]
+        images = [x for x in self.images if not x.startswith("untagged ")]
+        if self.containers or images:
+            lines.append(f"(the same with the docker CLI: {remove_command(self.containers, images)})")
         return "\n".join(lines)
 
 

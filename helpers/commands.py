@@ -55,6 +55,34 @@ def run_command(tag: str, name: str, host_port: int | None) -> str:
     return " ".join(shlex.quote(a) for a in ["docker", "run", "-d", "--name", name, "-p", publish, tag])
 
 
+def image_list_command(tags: list[str]) -> str:
+    """Return the `docker image ls` that lists these images' repositories (one as an argument, more as filters)."""
+    repos = list(dict.fromkeys(t.rsplit(":", 1)[0] if ":" in t.split("/")[-1] else t for t in tags))
+    if len(repos) == 1:
+        return f"docker image ls {shlex.quote(repos[0])}"
+    return " ".join(["docker", "image", "ls", *(f"--filter reference={shlex.quote(r)}" for r in repos)])
+
+
+def save_command(path: str | Path, refs: list[str]) -> str:
+    """Return the `docker save` that writes these images into one archive, as ``bundle save`` does."""
+    return " ".join(["docker", "save", "-o", shlex.quote(str(path)), *(shlex.quote(r) for r in refs)])
+
+
+def load_command(path: str | Path) -> str:
+    """Return the `docker load` that loads an archive, as ``bundle load`` does."""
+    return f"docker load -i {shlex.quote(str(path))}"
+
+
+def remove_command(containers: list[str], images: list[str]) -> str:
+    """Return the commands that remove these containers and image tags, as ``clean`` did."""
+    parts = []
+    if containers:
+        parts.append(" ".join(["docker", "rm", "-f", *(shlex.quote(c) for c in containers)]))
+    if images:
+        parts.append(" ".join(["docker", "image", "rm", *(shlex.quote(i) for i in images)]))
+    return " && ".join(parts)
+
+
 def stop_command(name: str) -> str:
     """Return the command that stops and removes a container, as leaving the kit's `with` block does."""
     return f"docker rm -f {shlex.quote(name)}"

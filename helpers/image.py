@@ -2,7 +2,7 @@
 
 One streamed pass over the archive gives, for every layer: its files' bytes as the classic engine
 counts an image's size (the "unpacked" figure: every entry but folders, a symlink counting its
-target's length, a hard link once), the bytes of its tar, and the bytes it takes gzipped (what a
+target's length in bytes, a hard link once), the bytes of its tar, and the bytes it takes gzipped (what a
 registry stores and a learner downloads). Both layouts are read:
 - the classic engine's: ``manifest.json``, ``<id>/layer.tar``;
 - the OCI layout that the containerd image store (and ``skopeo copy ... oci-archive:``) writes:
@@ -101,7 +101,7 @@ def _layer(path: str, head: bytes, rest: IO[bytes], compress: bool) -> LayerStat
             if e.isdir() or e.islnk():
                 continue  # folders do not count; a hard link is the file it names, counted once
             if e.issym():
-                unpacked += len(e.linkname)  # a symlink's size is the length of its target
+                unpacked += len(e.linkname.encode("utf-8", "surrogateescape"))  # its target's length, in bytes
             elif e.name not in seen:
                 unpacked += e.size
             seen.add(e.name)

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from IPython.display import Markdown, display
 
-from . import source
+from . import source, tables
 from .builds import require_dockerfile
 from .catalog import BASES, REPO, VARIANTS, variant
 from .checks import Checklist
+from .commands import image_list_command
 from .container import RunningApp
 from .engine import guarded
 from .exercise import check_answer as _check_answer
@@ -68,16 +69,36 @@ def show_dockerfile(name_or_path: str | Path) -> None:
     display(Markdown(f"`{path.name}`\n```dockerfile\n{path.read_text()}```"))
 
 
+_shown: set[str] = set()  # the kinds of command this kernel has already shown
+
+
+def show_command_once(kind: str, command: str) -> None:
+    """Print the docker command a helper call stands for, the first time this kind of call runs in a lesson."""
+    if command and kind not in _shown:
+        _shown.add(kind)
+        print(f"(the same in a terminal: {command})")
+
+
 @guarded("building")
 def build(name: str, **options: object) -> BuildResult:
     """Build a catalog variant (with a progress bar), or return its recorded result."""
-    return source.current().build(name, **options)
+    result = source.current().build(name, **options)
+    show_command_once("build", result.command)
+    return result
 
 
 @guarded("building every variant")
 def build_all() -> list[BuildResult]:
     """Build every catalog variant (cached layers make repeats quick), or return the recording."""
-    return source.current().build_all()
+    results = source.current().build_all()
+    show_command_once("build", results[0].command if results else "")
+    return results
+
+
+def image_list(results: list[BuildResult]) -> pd.DataFrame:
+    """Return the images as `docker image ls` lists them, with the kit's figure and the workshop's beside."""
+    show_command_once("image ls", image_list_command([r.tag for r in results]))
+    return tables.image_list(results)
 
 
 @guarded("starting a container")
@@ -106,6 +127,21 @@ def check_answer(key: str, answer: float | str | None,
                  results: BuildResult | list[BuildResult] | pd.DataFrame) -> Checklist:
     """Check your answer to a lesson's closing question against your own results (a cell shows the verdict)."""
     return _check_answer(key, answer, [results] if isinstance(results, BuildResult) else results)
+
+
+@guarded("running the terminal commands")
+def terminal(line: str, cell: str) -> None:
+    """Run a cell of docker commands as typed (live), or show their recorded output: the ``%%terminal`` magic."""
+    source.current().terminal(cell)
+
+
+def register_magics() -> None:
+    """Make ``%%terminal`` available in this IPython kernel (nothing happens outside IPython)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.register_magic_function(terminal, magic_kind="cell", magic_name="terminal")
 
 
 def base_options() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

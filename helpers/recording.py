@@ -11,11 +11,11 @@ import json
 import platform
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import bases, engine
+from . import bases, engine, terminal
 from .bases import BaseState
 from .builds import build
 from .catalog import REPO, VARIANTS
@@ -30,6 +30,7 @@ RECORDING = Path(__file__).resolve().parent / "data" / "recording.json"
 #: What a recording depends on: change any of these and the recording is stale (a test says so).
 INPUTS = ["app/*.go", "app/go.mod", "app/.dockerignore", "dockerfiles/Dockerfile.*", "dockerfiles/bases/Dockerfile.*",
           "helpers/builds.py", "helpers/builders.py", "helpers/store.py", "helpers/results.py",
+          "helpers/sizes.py", "helpers/image.py", "helpers/terminal.py",
           "helpers/localbases.py", "helpers/catalog.py", "helpers/recording.py", "helpers/container.py"]
 
 
@@ -46,6 +47,7 @@ class Recording:
     provenance: dict[str, Any]
     results: dict[str, BuildResult]
     digests: dict[str, str]  # file -> sha256 of what the recording was made from
+    terminal: dict[str, dict[str, str]] = field(default_factory=dict)  # lessons' docker commands -> as run, output
 
     def stale_inputs(self) -> list[str]:
         """Return the files that changed (or came or went) since the recording was made."""
@@ -79,6 +81,7 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
             r.greeting = app.greeting()
         r.log = [x for x in r.log if x.startswith("Step ")]  # the steps, not every line
         results[name] = r
+    transcripts = terminal.record_all(say)
     states = {"local" if s.state is BaseState.STALE else s.state.value for s in bases.status()
               if s.state is not BaseState.BUILT_IN}
     rec = Recording(
@@ -95,12 +98,14 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
         },
         results=results,
         digests=input_digests(),
+        terminal=transcripts,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "provenance": rec.provenance,
         "inputs_sha256": rec.digests,
         "results": {n: r.to_dict() for n, r in results.items()},
+        "terminal": transcripts,
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     say(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}: {rec.summary}")
@@ -119,4 +124,5 @@ def load(path: Path = RECORDING) -> Recording:
         provenance=data["provenance"],
         results={n: BuildResult.from_dict(d) for n, d in data["results"].items()},
         digests=data.get("inputs_sha256", {}),
+        terminal=data.get("terminal", {}),
     )

@@ -25,6 +25,17 @@ def mb_text(n_bytes: float) -> str:
     return f"{n_bytes / MB:.2f} MB"
 
 
+#: What each image store's own `docker image ls` figure is, in one sentence.
+STORE_SAYS = {
+    "classic": "this engine keeps images unpacked (the classic image store), so `docker image ls` "
+               "shows the unpacked size, the kit's figure",
+    "containerd": "this engine keeps images in the containerd image store, which holds each layer twice "
+                  "(compressed, and unpacked), so `docker image ls` shows the two added together",
+    "podman": "Podman counts an image's size its own way (its storage's layer sizes, with metadata), "
+              "so `podman images` and `docker image ls` on it show a figure of their own",
+}
+
+
 @dataclass
 class Layer:
     """Describe one step of an image's history: its size, the instruction, and where it came from.
@@ -68,6 +79,10 @@ class BuildResult:
     log: list[str] = field(default_factory=list)
     greeting: str | None = None  # filled in when a container of it answered
     command: str = ""  # the docker command that does what this build did (helpers/commands.py)
+    # The kit measures size_bytes itself (unpacked, helpers/sizes.py); beside it:
+    compressed_bytes: int = 0  # gzipped layers: what a registry stores and a learner downloads
+    listed_bytes: int = 0  # what this engine's `docker image ls` says
+    image_store: str = ""  # "classic", "containerd" or "podman": why the listed figure is what it is
 
     # -- derived figures: the one home for each ----------------------------------------------
     @property
@@ -96,6 +111,11 @@ class BuildResult:
         """Return the workshop's figure for this variant in MB, or None where the workshop had none."""
         v = VARIANTS.get(self.variant)
         return v.workshop_mb if v else None
+
+    @property
+    def why_listed(self) -> str:
+        """Say in one sentence why this engine's `docker image ls` shows the figure it shows."""
+        return STORE_SAYS.get(self.image_store, "")
 
     @property
     def nonroot(self) -> bool:

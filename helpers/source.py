@@ -15,7 +15,7 @@ from typing import Protocol
 import pandas as pd
 from IPython.display import HTML, display
 
-from . import bases, builds, doctor, engine, exercise, recording
+from . import bases, builds, doctor, engine, exercise, recording, terminal
 from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
 from .container import RunningApp
@@ -73,6 +73,12 @@ class LiveSource:
     def build(self, name: str, **options: object) -> BuildResult:
         """Build one variant, with a progress bar."""
         return builds.build(name, **options)  # type: ignore[arg-type]
+
+    def terminal(self, cell: str) -> None:
+        """Run a lesson's terminal commands as typed, on this engine (the port chosen once per kernel)."""
+        if not hasattr(self, "_placeholders"):
+            self._placeholders = terminal.Placeholders()
+        terminal.run_live(cell, self._placeholders)
 
     def build_all(self) -> list[BuildResult]:
         """Build every variant in turn, each with its progress bar (cached layers make repeats quick)."""
@@ -185,6 +191,12 @@ class RecordedSource:
         r = self._results()[name]
         print(f"{r.tag}: recorded result ({self.recording.provenance['recorded_at']}), not built here")
         return r
+
+    def terminal(self, cell: str) -> None:
+        """Show a lesson's terminal commands with the output they printed when recorded."""
+        self._banner_once()
+        transcripts = {t: terminal.Transcript(t, x["command"], x["output"]) for t, x in self.recording.terminal.items()}
+        terminal.replay(cell, transcripts, self.recording.summary)
 
     def build_all(self) -> list[BuildResult]:
         """Return every recorded result."""

@@ -157,3 +157,19 @@ def _mark_filesystem(layers: list[Layer], counts: list[int | None]) -> list[Laye
                     out[i], spare = True, spare - 1
         start, before = end + 1, count
     return [Layer(x.size_bytes, x.instruction, x.from_base, fs) for x, fs in zip(layers, out)]
+
+
+def with_layer_sizes(layers: list[Layer], measured: tuple[int, ...]) -> list[Layer]:
+    """Give each filesystem layer the size the kit measured for it (the history's sizes are the
+    engine's own, which the containerd store and Podman count differently); metadata steps keep 0.
+
+    Where the history marks a different number of filesystem layers than the image has, the
+    history's sizes stay: a wrong pairing would be worse than the engine's own figures.
+    """
+    fs = [i for i, x in enumerate(layers) if x.filesystem]
+    if len(fs) != len(measured):
+        return layers
+    out = list(layers)
+    for i, n in zip(fs, measured):
+        out[i] = Layer(n, layers[i].instruction, layers[i].from_base, True)
+    return out

@@ -26,11 +26,12 @@ def _bases_text(bases: list[BaseUsed]) -> str:
 
 
 def sizes_table(results: list[BuildResult]) -> pd.DataFrame:
-    """Return one row per build, largest first: size, the workshop's figure, layers, bases, time."""
+    """Return one row per build, largest first: size (unpacked), compressed, the workshop's figure, layers, bases, time."""
     return pd.DataFrame([{
         "variant": r.variant,
         "what it is": r.title,
         "size (MB)": r.size_mb,
+        "compressed (MB)": mb(r.compressed_bytes) if r.compressed_bytes else NONE,
         "workshop (MB)": r.workshop_mb if r.workshop_mb else NONE,
         "filesystem layers": r.fs_layers,
         "added by our Dockerfile (MB)": mb(r.own_bytes),
@@ -55,15 +56,26 @@ def layers_table(result: BuildResult, every_step: bool = False) -> pd.DataFrame:
 
 
 def image_list(results: list[BuildResult]) -> pd.DataFrame:
-    """Return the images as `docker image ls` lists them, with the workshop's figure beside ours."""
+    """Return the images as `docker image ls` lists them, with the kit's unpacked figure and the workshop's beside."""
     rows = []
     for r in _by_size(results):
         repo, _, tag = r.tag.rpartition(":")
         rows.append({"REPOSITORY": repo, "TAG": tag, "IMAGE ID": r.image_id.removeprefix("sha256:")[:12],
-                     "SIZE": mb_text(r.size_bytes),
+                     "SIZE": mb_text(r.listed_bytes or r.size_bytes),
+                     "unpacked (the kit)": mb_text(r.size_bytes),
                      "workshop (2022)": f"{r.workshop_mb:g} MB" if r.workshop_mb else NONE,
                      "architecture": r.architecture})
     return pd.DataFrame(rows)
+
+
+def three_sizes(result: BuildResult) -> pd.DataFrame:
+    """Return the three sizes of one image, and what each one is."""
+    rows = [("unpacked", result.size_bytes, "the bytes of the image's files as a container sees them: the kit's "
+             "figure everywhere, and the kind of figure the workshop gave"),
+            ("compressed", result.compressed_bytes, "its layers gzipped: what a registry stores and what "
+             "`docker pull` downloads"),
+            ("docker image ls", result.listed_bytes, result.why_listed or NONE)]
+    return pd.DataFrame([{"size": name, "MB": mb(n) if n else NONE, "what it is": text} for name, n, text in rows])
 
 
 def bases_used(result: BuildResult) -> pd.DataFrame:

@@ -83,3 +83,13 @@ def test_build_context_ignores_everything_but_the_app() -> None:
     lines = (catalog.APP_DIR / ".dockerignore").read_text().splitlines()
     rules = [x.strip() for x in lines if x.strip() and not x.startswith("#")]
     assert rules[0] == "*" and set(rules[1:]) <= {"!go.mod", "!go.sum", "!*.go"}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_the_final_stage_carries_the_kits_labels(name: str) -> None:
+    """A variant's labels are in its Dockerfile, so `docker build` of it makes the kit's very image."""
+    from helpers.labels import kit_labels
+
+    final_stage = re.split(r"^FROM ", VARIANTS[name].path.read_text(), flags=re.M)[-1]
+    labels = dict(re.findall(r'([\w.-]+)="([^"]*)"', " ".join(re.findall(r"^LABEL (.*)$", final_stage, re.M))))
+    assert labels == kit_labels("variant", variant=name)

@@ -15,7 +15,15 @@ import pytest
 from helpers.builders import BuildRequest
 from helpers.builds import build
 from helpers.catalog import APP_DIR, REPO
-from helpers.commands import build_command, run_command, stop_command
+from helpers.commands import (
+    build_command,
+    image_list_command,
+    load_command,
+    remove_command,
+    run_command,
+    save_command,
+    stop_command,
+)
 from helpers.container import RunningApp
 from helpers.progress import QuietProgress
 
@@ -40,6 +48,15 @@ def test_run_and_stop_commands() -> None:
     assert stop_command("n") == "docker rm -f n"
 
 
+def test_bundle_and_clean_commands() -> None:
+    assert save_command("/tmp/room bases.tar", ["kit-local/busybox:latest", "scratch"]) == \
+        "docker save -o '/tmp/room bases.tar' kit-local/busybox:latest scratch"
+    assert load_command("bases.tar") == "docker load -i bases.tar"
+    assert remove_command(["c1"], ["cms-daq-workshop-debian:latest"]) == \
+        "docker rm -f c1 && docker image rm cms-daq-workshop-debian:latest"
+    assert remove_command([], ["a:1"]) == "docker image rm a:1" and remove_command([], []) == ""
+
+
 @pytest.mark.docker
 # On Podman the kit writes its labels into the Dockerfile (Podman 4.3 applies --label flags as LABEL steps in a
 # random order), so the printed command builds an equal image under another id there.
@@ -57,3 +74,15 @@ def test_the_printed_build_command_builds_the_same_image(built) -> None:
 def test_a_running_app_says_its_docker_run(built) -> None:
     with RunningApp(built["multistage"]) as app:
         assert app.command == f"docker run -d --name {app.name} -p {app.host_port}:8080 {built['multistage'].tag}"
+
+
+@pytest.mark.docker
+def test_the_image_list_command_lists_exactly_these_images(built) -> None:
+    """One image: the workshop's `docker image ls NAME`; more: one filter each. The CLI must list just them."""
+    assert image_list_command([built["debian"].tag]) == "docker image ls cms-daq-workshop-debian"
+    tags = [built["debian"].tag, built["multistage"].tag]
+    proc = subprocess.run(image_list_command(tags) + " --format '{{.Repository}}:{{.Tag}}'", shell=True,
+                          capture_output=True, text=True, timeout=60, check=True)
+    listed = set(proc.stdout.split())
+    assert set(tags) <= listed and all(x.startswith(("cms-daq-workshop-debian:", "cms-daq-workshop-multistage:"))
+                                       for x in listed), listed

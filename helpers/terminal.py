@@ -1,0 +1,212 @@
+"""The lessons' "now in the terminal" cells: the workshop's own docker commands, run as typed.
+
+A cell that starts with ``%%terminal`` holds shell commands, one per line (a ``\\`` at the end
+continues a line; ``#`` starts a comment). Live, each command is printed as ``$ command`` and runs in
+bash from ``notebooks/``, against the engine the kit uses, its output shown as it comes; the first
+that fails ends the cell with one clear error. Recorded (no engine), each command is shown with the
+output it printed when the recording was made, under a line that says so.
+
+Three placeholders stand for what differs between machines; the ``$`` line shows them filled in:
+
+- ``{port}``: the workshop's host port, 8082, or a free one when 8082 is taken (said in one line);
+- ``{host}``: where the engine publishes ports: localhost, or a remote engine's host;
+- ``{build-args:VARIANT}``: the ``--build-arg`` flags that give the variant's Dockerfile the bases this
+  engine has (nothing when the official images are here; the kit's local equivalents otherwise).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import engine
+from .catalog import REPO, VARIANTS
+from .errors import KitError, RecordingMissing
+
+NOTEBOOKS = REPO / "notebooks"
+SEED_PORT = 8082  # the workshop's `docker run -p 8082:8080`
+MAGIC = "%%terminal"
+_PLACEHOLDER = re.compile(r"\{(port|host|build-args:[\w-]+)\}")
+
+
+class CommandFailed(KitError):
+    """A terminal command that exited with an error."""
+
+
+@dataclass
+class Transcript:
+    """One command as the lesson wrote it, as it ran, and what it printed."""
+
+    template: str
+    command: str
+    output: str
+
+
+def commands(cell: str) -> list[str]:
+    """Return the commands of a cell's text: continued lines joined, comments and blank lines dropped."""
+    text = re.sub(r"[ \t]*\\\n\s*", " ", cell)
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith(("#", MAGIC))]
+
+
+def port_is_taken(host: str, port: int) -> bool:
+    """Say whether something already listens on ``host:port`` (where the engine would publish)."""
+    if host in ("localhost", "127.0.0.1"):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("0.0.0.0", port))
+                return False
+            except OSError:
+                return True
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+class Placeholders:
+    """Fill in a command's placeholders for this machine, choosing the port once per kernel."""
+
+    def __init__(self, say: Callable[[str], None] = print) -> None:
+        self.say = say
+        self._port: int | None = None
+
+    def host(self) -> str:
+        """Return where the engine publishes ports, as a learner types it."""
+        published = engine.endpoint().published_host
+        return "localhost" if published in ("127.0.0.1", "localhost") else published
+
+    def port(self) -> int:
+        """Return the workshop's port, or the next free one after it (saying so once)."""
+        if self._port is None:
+            host, port = self.host(), SEED_PORT
+            while port_is_taken(host, port) and port < SEED_PORT + 100:
+                port += 1
+            if port != SEED_PORT:
+                self.say(f"Port {SEED_PORT} is taken on {host}, so these commands use {port} instead.")
+            self._port = port
+        return self._port
+
+    def build_args(self, name: str) -> str:
+        """Return the --build-arg flags that give a catalog variant the bases this engine has."""
+        from .bases import resolve
+
+        if name not in VARIANTS:
+            raise KitError(f"{{build-args:{name}}} names no variant.", f"use one of: {', '.join(VARIANTS)}.")
+        flags = []
+        for arg, key in VARIANTS[name].bases.items():
+            used = resolve(arg, key)
+            if used.used != used.requested:
+                flags.append(f"--build-arg {arg}={shlex.quote(used.used)}")
+        return " ".join(flags)
+
+    def fill(self, template: str) -> str:
+        """Return the command with its placeholders filled in."""
+        def one(m: re.Match[str]) -> str:
+            key = m.group(1)
+            if key == "port":
+                return str(self.port())
+            if key == "host":
+                return self.host()
+            return self.build_args(key.split(":", 1)[1])
+
+        return re.sub(r"\s+", " ", _PLACEHOLDER.sub(one, template)).strip()
+
+
+def run_live(cell: str, placeholders: Placeholders, echo: bool = True) -> list[Transcript]:
+    """Run each command of a cell in bash from notebooks/, printing it and its output; stop at a failure."""
+    env = {**os.environ, "DOCKER_HOST": engine.endpoint().url}
+    done = []
+    for template in commands(cell):
+        command = placeholders.fill(template)
+        if echo:
+            print(f"$ {command}", flush=True)
+        proc = subprocess.Popen(["bash", "-c", command], cwd=NOTEBOOKS, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        lines = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if echo:
+                print(line, end="", flush=True)
+        code = proc.wait()
+        if lines and not lines[-1].endswith("\n"):  # curl prints the greeting without a newline
+            lines[-1] += "\n"
+            if echo:
+                print(flush=True)
+        done.append(Transcript(template, command, "".join(lines)))
+        if code != 0:
+            raise CommandFailed(f"`{command.split(' --', 1)[0]}` ended with exit code {code}.",
+                                _hint(command, "".join(lines)), detail="".join(lines[-5:]))
+    return done
+
+
+def _hint(command: str, output: str) -> str:
+    """Say what to do about a failed command, from what it printed."""
+    if "is already in use by container" in output:
+        return "a container of that name is still there: remove it with `docker rm -f NAME`, then run the cell again."
+    if "port is already allocated" in output or "address already in use" in output:
+        return "another program has that port: stop it, or restart the kernel (the lesson then picks a free port)."
+    if "command not found" in output:
+        return "this machine has no docker CLI on PATH: run `make setup` (it installs one with the engine)."
+    if "Cannot connect to the Docker daemon" in output or "permission denied" in output.lower():
+        return "the docker CLI cannot reach the engine: run `python -m helpers doctor` and follow what it says."
+    if command.startswith("curl"):
+        return "the app did not answer: check that its container runs (`docker ps`) and publishes the port."
+    return "read the command's last lines above; fix what they name, then run the cell again."
+
+
+def replay(cell: str, transcripts: dict[str, Transcript], summary: str) -> None:
+    """Show each command of a cell with its recorded output, under a line that says it is recorded."""
+    print(f"(recorded: no engine answers here; what these commands printed was {summary})")
+    for template in commands(cell):
+        t = transcripts.get(template)
+        if t is None:
+            raise RecordingMissing(f"The recording has no output for `{template}`.",
+                                   "on a machine with Docker run `python -m helpers record`, then commit the recording.")
+        print(f"$ {t.command}")
+        print(t.output, end="")
+
+
+def notebook_cells() -> dict[str, list[str]]:
+    """Return every lesson's ``%%terminal`` cells, in order: notebook name -> cell texts."""
+    import nbformat
+
+    out: dict[str, list[str]] = {}
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")):
+        cells = [c.source for c in nbformat.read(path, as_version=4).cells
+                 if c.cell_type == "code" and c.source.lstrip().startswith(MAGIC)]
+        if cells:
+            out[path.stem] = cells
+    return out
+
+
+def record_all(say: Callable[[str], None] = print) -> dict[str, dict[str, str]]:
+    """Run every lesson's terminal cells on the live engine, in order, and return what each command printed.
+
+    The result maps each command as a lesson writes it to the command as it ran and its output; a
+    command that two lessons share (curl) must print the same in both.
+    """
+    out: dict[str, dict[str, str]] = {}
+    for notebook, cells in notebook_cells().items():
+        say(f"recording the terminal cells of {notebook} ...")
+        placeholders = Placeholders(say=lambda _msg: None)
+        for cell in cells:
+            for t in run_live(cell, placeholders, echo=False):
+                if t.template in out and out[t.template]["output"] != t.output:
+                    raise KitError(f"`{t.template}` printed one thing in one lesson and another in {notebook}.",
+                                   "write it differently in one of them: a recording keeps one output per command.")
+                out[t.template] = {"command": t.command, "output": t.output}
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use the %%terminal magic in a lesson, or `python -m helpers record`")
