@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from . import bases, benchmark, bundles, cleanup, doctor, recording
+from . import bases, benchmark, bundles, cleanup, doctor, engine, recording
 from .builds import build
 from .catalog import VARIANTS
 from .container import RunningApp
@@ -26,7 +26,7 @@ from .engine import guarded
 from .errors import BuildInterrupted, KitError
 from .progress import TextProgress
 from .results import mb_text
-from .tables import sizes_table
+from .tables import engine_sizes, sizes_table
 
 
 def _names(arg: str) -> list[str]:
@@ -117,6 +117,9 @@ def _command(args: argparse.Namespace) -> int:
     if args.cmd == "sizes":
         results = [build(n, progress=TextProgress(f"Building {n}")) for n in VARIANTS]
         print(sizes_table(results).drop(columns=["bases used"]).to_string(index=False))
+        info = engine.info()
+        print(f"\nThree sizes on {info.title}, {info.storage_driver}, {results[0].image_store} image store:")
+        print(engine_sizes(results).to_string(index=False))
         return 0
     if args.cmd == "clean":
         print(cleanup.clean(bases=args.bases))

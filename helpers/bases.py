@@ -120,7 +120,7 @@ class BaseStatus:
             BaseState.OFFICIAL: f"{self.official} (official)",
             BaseState.LOCAL: f"{self.local} (local equivalent of {self.official})",
             BaseState.STALE: f"{self.local}, made from an older recipe",
-            BaseState.BUILT_IN: "built into Docker",
+            BaseState.BUILT_IN: "built into the engine (Docker, Podman)",
             BaseState.MISSING: f"neither {self.official} nor {self.local}",
         }[self.state]
 
@@ -130,7 +130,7 @@ def status() -> list[BaseStatus]:
     out = []
     for b in BASES.values():
         if b.official == "scratch":
-            out.append(BaseStatus(b.key, b.official, None, BaseState.BUILT_IN, "the empty image, part of Docker"))
+            out.append(BaseStatus(b.key, b.official, None, BaseState.BUILT_IN, "the empty image, part of every engine"))
         elif has_image(b.official):
             out.append(BaseStatus(b.key, b.official, b.local, BaseState.OFFICIAL))
         elif b.local and has_image(b.local):

@@ -79,7 +79,7 @@ def report(names: list[str] | None = None, compare_cli: bool = True) -> str:
     """Run the benchmark and return it as a text table, with where and when it ran."""
     info = engine.info()
     df = run(names, compare_cli)
-    head = (f"benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Docker {info.version} "
+    head = (f"benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {info.product} {info.version} "
             f"on {info.arch}, {'local equivalent' if any(b.state is BaseState.LOCAL for b in bases.status()) else 'official'} bases")
     return head + "\n" + df.to_string(index=False)
 

@@ -19,19 +19,24 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Any, Protocol
 
 import requests
 import urllib3
+from docker import utils as docker_utils
 from docker.errors import APIError
 
 from . import engine, store
+from .dockerfile import with_labels
 from .errors import BaseImageMissing, BuildFailed, BuildInterrupted, BuildTimedOut, KitError
 from .progress import Progress
 
 #: The classic builder's step lines: "Step 3/10 : COPY go.mod go.sum* ./".
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
-_ARROW = re.compile(r"^ ---> ([0-9a-f]{12})$")
+#: Podman's builder (Buildah) behind the same API counts steps per stage: "[1/2] STEP 3/6: COPY ...".
+BUILDAH_STEP = re.compile(r"^(?:\[(\d+)/(\d+)\] )?STEP (\d+)/(\d+): (.*)$")
+_ARROW = re.compile(r"^ ?-{2,3}> ([0-9a-f]{11,64})$")  # Docker " ---> 1a2b3c4d5e6f", Buildah "--> 1a2b3c4d5e6"
+_FULL_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{64}$")  # Buildah ends with the image's id on a line of its own
 _GO_ERROR = re.compile(r"(\.go:\d+(:\d+)?: |^# |undefined: |syntax error)")
 _BASE_GONE = re.compile(
     r"(pull access denied|repository does not exist|manifest unknown|not found: manifest|"
@@ -87,17 +92,26 @@ class ClassicBuilder:
         it, and removes the step images it left.
         """
         log: list[str] = []
-        state = {"image_id": "", "last_id": "", "step": "before the first step"}
+        state: dict[str, Any] = {"image_id": "", "last_id": "", "step": "before the first step", "froms": 0,
+                                 "stage": 0, "done": 0, "total": 0}
         stage_ids: list[str] = []
         started = time.monotonic()
         stream = None
+        context: IO[bytes] | None = None
         try:
+            labels: dict[str, str] | None = request.labels
+            text = None
+            if engine.is_podman() and labels:  # Podman applies sent labels in a random order: write them in
+                text = with_labels(Path(request.dockerfile).read_text(), labels, request.target)
+                labels = None
+            context, dockerfile = build_context(request.context, request.dockerfile, text)
             stream = engine.client().api.build(
-                path=str(request.context),
-                dockerfile=str(Path(request.dockerfile).resolve()),
+                fileobj=context,
+                custom_context=True,
+                dockerfile=dockerfile,
                 tag=request.tag,
                 buildargs=request.buildargs,
-                labels=request.labels,
+                labels=labels,
                 target=request.target,
                 nocache=request.nocache,
                 rm=True,
@@ -124,6 +138,9 @@ class ClassicBuilder:
             raise self._stopped(stream, progress, state, exc) from None
         except Exception as exc:  # the connection broke in a way requests does not wrap
             raise self._stopped(stream, progress, state, engine.translate(exc, f"building {request.tag}")) from None
+        finally:
+            if context is not None:
+                context.close()
         seconds = time.monotonic() - started
         image_id = state["image_id"] or next(
             (x.split()[-1] for x in reversed(log) if x.startswith("Successfully built ")), "")  # older engines
@@ -131,25 +148,34 @@ class ClassicBuilder:
         return RawBuild(image_id=image_id, log=log, seconds=seconds, stage_ids=stage_ids)
 
     @staticmethod
-    def _take(chunk: dict, request: BuildRequest, progress: Progress, log: list[str], state: dict[str, str],
+    def _take(chunk: dict, request: BuildRequest, progress: Progress, log: list[str], state: dict[str, Any],
               stage_ids: list[str]) -> None:
-        """Take one chunk of the engine's build stream: a line, the image id, or an error."""
+        """Take one chunk of the engine's build stream: a line, the image id, or an error.
+
+        Docker's classic builder numbers steps over the whole Dockerfile ("Step 3/16 : ..."); Podman's
+        (Buildah) per stage ("[1/2] STEP 3/6: ..."), so its steps are counted on across stages.
+        """
         if "stream" in chunk:
             for text in chunk["stream"].splitlines():
                 if not text.strip():
                     continue
                 log.append(text)
-                m = STEP.match(text)
-                if m:
-                    n, total, instruction = int(m[1]), int(m[2]), m[3]
-                    if instruction.upper().startswith("FROM") and state["last_id"] and n > 1:
-                        stage_ids.append(state["last_id"])
+                step = _step_of(text, state)
+                if step is not None:
+                    n, total, instruction, stage = step
+                    if instruction.upper().startswith("FROM"):
+                        if state["froms"] and state["last_id"]:
+                            stage_ids.append(state["last_id"])  # the last image of the stage before
+                        state["froms"] += 1
                     state["step"] = f"step {n}/{total} ({instruction[:80]})"
-                    progress.step(n, total, instruction)
+                    progress.step(n, total, stage + instruction)
                     continue
                 a = _ARROW.match(text)
                 if a:
                     state["last_id"] = a[1]
+                elif _FULL_ID.match(text.strip()):
+                    state["image_id"] = text.strip()
+                    continue
                 progress.line(text)
         elif "aux" in chunk and "ID" in chunk["aux"]:
             state["image_id"] = chunk["aux"]["ID"]
@@ -159,7 +185,7 @@ class ClassicBuilder:
             raise build_error(request, message, log)
 
     @staticmethod
-    def _stopped(stream: object, progress: Progress, state: dict[str, str], error: KitError) -> KitError:
+    def _stopped(stream: object, progress: Progress, state: dict[str, Any], error: KitError) -> KitError:
         """End a build that did not finish: close the stream, mark the bar, remove its step images."""
         try:
             getattr(stream, "close", lambda: None)()
@@ -168,10 +194,60 @@ class ClassicBuilder:
             pass
         progress.close(False, f"stopped at {state['step']}: {error.what}")
         try:
-            store.remove_when_released(state["last_id"])
+            if not store.remove_when_released(state["last_id"]) and engine.is_podman():
+                error.hint += (" Podman runs the step it was on to its end (it does not stop a build whose client "
+                               "went away): `python -m helpers clean` removes what that step leaves, once it ends.")
         except Exception:  # noqa: BLE001 - an engine that is gone cannot be cleaned now; `clean` will
             pass
         return error
+
+
+def _step_of(text: str, state: dict[str, Any]) -> tuple[int, int, str, str] | None:
+    """Return (step, of how many, instruction, "[stage i/n] " or "") if the line starts a step, counting
+    Buildah's steps on across stages."""
+    m = STEP.match(text)
+    if m:
+        return int(m[1]), int(m[2]), m[3], ""
+    b = BUILDAH_STEP.match(text)
+    if b is None:
+        return None
+    stage = int(b[1] or 1)
+    n, total, instruction = int(b[3]), int(b[4]), b[5]
+    if stage != state["stage"]:  # a new stage: the steps of the ones before come first
+        state["done"] += state["total"]
+        state["stage"], state["total"] = stage, total
+    label = f"[stage {stage}/{b[2]}] " if b[2] and int(b[2]) > 1 else ""
+    return state["done"] + n, state["done"] + total, instruction, label
+
+
+def build_context(context: Path, dockerfile: Path, text: str | None = None) -> tuple[IO[bytes], str]:
+    """Pack the build context as the engine receives it, with the Dockerfile inside; return it and the
+    Dockerfile's name in it. ``text``, if given, is packed in place of the Dockerfile's own text.
+
+    The kit's Dockerfiles live outside their context (``dockerfiles/`` against ``app/``). docker-py
+    packs such a Dockerfile into the context itself, but then sends the ``dockerfile`` parameter twice
+    (its name in the context, then the Dockerfile's whole text): Docker reads the first value, Podman
+    the last, and so took the text for a path ("file name too long"). Packed here, the engine is told
+    the name once. The context's ``.dockerignore`` applies as with ``docker build``.
+    """
+    context, dockerfile = Path(context).resolve(), Path(dockerfile).resolve()
+    if not context.is_dir():
+        raise KitError(f"The build context {context} is not a folder.",
+                       "build from a folder (the app's is app/), e.g. build(..., context='app').")
+    exclude = None
+    ignore = context / ".dockerignore"
+    if ignore.is_file():
+        exclude = [x.strip() for x in ignore.read_text().splitlines() if x.strip() and not x.strip().startswith("#")]
+    if text is None and dockerfile.is_relative_to(context):
+        inside: tuple[str, str | None] = (dockerfile.relative_to(context).as_posix(), None)
+    else:
+        inside = (f".dockerfile.kit.{dockerfile.name}", dockerfile.read_text() if text is None else text)
+    try:
+        return docker_utils.tar(str(context), exclude=exclude, dockerfile=inside), inside[0]
+    except OSError as exc:
+        raise KitError(f"The build context {context} could not be packed for the engine.",
+                       "check that every file in it can be read (`ls -l`), then build again.",
+                       detail=f"the system said: {exc}") from None
 
 
 def interrupted(request: BuildRequest, step: str) -> BuildInterrupted:

@@ -75,6 +75,10 @@ class BuildKitBuilder:
 
     def build(self, request: BuildRequest, progress: Progress) -> RawBuild:
         """Run the CLI's build; turn its steps into progress and its failure into the kit's error."""
+        if engine.is_podman():
+            raise KitError("BuildKit builds need a Docker engine: this engine is Podman, which has no BuildKit.",
+                           "build with builder='classic' (the default: Podman builds it with its own builder, "
+                           "Buildah), or point DOCKER_HOST at a Docker engine.")
         cli = find_cli()
         if cli is None:
             raise KitError("BuildKit is not available here: no Docker CLI with buildx, nor one with it built in.",

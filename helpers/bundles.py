@@ -13,6 +13,7 @@ from . import engine
 from .bases import BaseState, status
 from .commands import load_command, save_command
 from .errors import BaseImageMissing
+from .labels import plain
 from .progress import Say
 
 
@@ -57,6 +58,6 @@ def bundle_load(path: str | Path, say: Say = print) -> list[str]:
             if "stream" in chunk:
                 line = chunk["stream"].strip()
                 say(f"  {line}")
-                if line.startswith("Loaded image: "):
-                    loaded.append(line.removeprefix("Loaded image: "))
+                if line.startswith("Loaded image: "):  # Podman: all on one line, "localhost/a:1,localhost/b:2"
+                    loaded += [plain(x.strip()) for x in line.removeprefix("Loaded image: ").split(",") if x.strip()]
     return loaded

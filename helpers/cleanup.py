@@ -17,7 +17,7 @@ from docker.models.containers import Container
 
 from . import engine, store
 from .commands import remove_command
-from .labels import CONTAINER, LOCAL_NAMESPACE, MANAGED, TAG_PREFIX, is_kit_tag, is_stage_tag
+from .labels import CONTAINER, LOCAL_NAMESPACE, MANAGED, TAG_PREFIX, is_kit_tag, is_stage_tag, plain
 
 
 @dataclass
@@ -60,13 +60,14 @@ def build_leftovers() -> tuple[list[Container], list[str]]:
 
 
 def kit_image_tags(bases: bool = False) -> list[str]:
-    """Return the tags of the images the kit built (and, with ``bases``, the local base images)."""
+    """Return the tags of the images the kit built (and, with ``bases``, the local base images), as
+    Docker names them (Podman's docker.io/library/... and localhost/... without their prefix)."""
     tags = []
     for image in engine.client().images.list(filters={"label": f"{MANAGED}=true"}):
-        tags += [t for t in image.tags if is_kit_tag(t, bases)]
+        tags += [plain(t) for t in image.tags if is_kit_tag(t, bases)]
     # Stage images tagged by the kit carry no build label (only final images get it): find by name.
     for image in engine.client().images.list():
-        tags += [t for t in image.tags if is_stage_tag(t)]
+        tags += [plain(t) for t in image.tags if is_stage_tag(t)]
     return sorted(set(tags))
 
 

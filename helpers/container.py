@@ -170,19 +170,39 @@ class RunningApp:
         return self.get("/")
 
     def process_uids(self) -> list[str]:
-        """Return the user ids the container's processes run as (seen from the host)."""
-        try:
-            top = self.container.top(ps_args="-o uid,pid,comm")
-        except APIError as exc:  # `docker top` runs `ps` on the engine's host: one without ps refuses
-            text = str(exc.explanation or exc)
-            raise ContainerFailed(
-                f"The engine could not list the processes of {self.name} (`docker top`), so their user is unknown.",
-                "`docker top` runs `ps` on the engine's host: install it there (Debian: procps), or read the "
-                f"image's user with `docker image inspect --format '{{{{.Config.User}}}}' {self.image}`.",
-                detail=text,
-            ) from None
-        idx = top["Titles"].index("UID")
-        return [row[idx] for row in top["Processes"]]
+        """Return the user ids the container's processes run as (seen from the host).
+
+        Docker runs the host's ps(1) with ``-o uid``. Podman reads the processes itself only for ps's
+        AIX descriptors (for anything else it runs ps(1) inside the container, which an image FROM
+        scratch does not have, and answers an empty body); its ``huser`` is the host's user: a number,
+        or the host account's name ("root" for uid 0).
+        """
+        with guarded(f"listing the processes of {self.name}"):
+            if engine.is_podman():
+                top = self.container.top(ps_args="huser,pid,comm")
+                return [_uid_of(row[top["Titles"].index("HUSER")]) for row in top["Processes"]]
+            try:
+                top = self.container.top(ps_args="-o uid,pid,comm")
+            except APIError as exc:  # `docker top` runs `ps` on the engine's host: one without ps refuses
+                raise ContainerFailed(
+                    f"The engine could not list the processes of {self.name} (`docker top`), so their user is unknown.",
+                    "`docker top` runs `ps` on the engine's host: install it there (Debian: procps), or read the "
+                    f"image's user with `docker image inspect --format '{{{{.Config.User}}}}' {self.image}`.",
+                    detail=str(exc.explanation or exc),
+                ) from None
+            return [row[top["Titles"].index("UID")] for row in top["Processes"]]
+
+
+def _uid_of(user: str) -> str:
+    """Return a host user's id from its name (as Podman's top names it), or the number it already is."""
+    if user.isdigit():
+        return user
+    try:
+        import pwd  # Unix only: Podman's engine runs on Linux
+
+        return str(pwd.getpwnam(user).pw_uid)
+    except (ImportError, KeyError):
+        return user
 
 
 def _start_hint(engine_said: str) -> str:
@@ -192,6 +212,10 @@ def _start_hint(engine_said: str) -> str:
                 'form, a JSON list such as ENTRYPOINT ["/cms-daq-simple-app"].')
     if "no such file" in engine_said or "not found" in engine_said:
         return "the program the image starts is not in it: check the path in ENTRYPOINT/CMD and the COPY that puts it there."
+    if "setting rlimit" in engine_said:  # Podman's default limits are above what this machine lets it set
+        return ("the engine could not give the container its resource limits (open files, processes): this "
+                "machine allows fewer. Podman: set default_ulimits in containers.conf to this machine's "
+                "(`ulimit -Hn`, `ulimit -Hu`), as scripts/engine-podman.sh does; then run this again.")
     if "permission denied" in engine_said:
         return "the program cannot be run by the image's USER: check its file mode (chmod +x) and owner."
     return "read the engine's answer below."

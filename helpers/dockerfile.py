@@ -8,6 +8,7 @@ base's layers from ours). Both follow the Dockerfile reference: ``ARG`` before t
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,3 +76,24 @@ def arg_name(source: str) -> str | None:
     """Return the ARG a FROM source names (``${RUNTIME_IMAGE}`` -> ``RUNTIME_IMAGE``), or None."""
     m = _VAR.match(source)
     return m[1] if m else None
+
+
+def with_labels(text: str, labels: dict[str, str], target: str | None = None) -> str:
+    """Return a Dockerfile's text with one ``LABEL`` line, keys sorted, ending the stage that is built.
+
+    What ``docker build --label`` does, in a repeatable order: Podman 4.3 turns each label it is sent into
+    a LABEL step of its own in a random order (a Go map's), so an unchanged rebuild missed the cache and
+    made a new image. The built stage is ``target`` (or the last one).
+    """
+    if not labels:
+        return text
+    lines = text.splitlines()
+    end = len(lines)
+    if target:
+        starts = [i for i, line in enumerate(lines) if _FROM.match(line)]
+        names = [(m[2] or "").lower() for m in (_FROM.match(lines[i]) for i in starts) if m]
+        if target.lower() in names:
+            k = names.index(target.lower())
+            end = starts[k + 1] if k + 1 < len(starts) else len(lines)
+    label = "LABEL " + " ".join(f"{key}={json.dumps(value)}" for key, value in sorted(labels.items()))
+    return "\n".join([*lines[:end], label, *lines[end:]]) + "\n"

@@ -20,8 +20,7 @@ def checks() -> Checklist:
         out.add("Docker engine", False, exc.what, exc.hint)
         return out
     store = ", containerd image store" if info.image_store == "containerd" else ""
-    out.add("Docker engine", True,
-            f"Docker {info.version} (API {info.api_version}, {info.os}, storage {info.storage_driver}{store})")
+    out.add("Docker engine", True, f"{info.title}, {info.os}, storage {info.storage_driver}{store}")
     native = info.arch in ("amd64", "x86_64")
     out.add("Architecture", True, info.arch_plain)
     if not native:
@@ -32,10 +31,14 @@ def checks() -> Checklist:
     else:
         out.add("Free disk for images", True, f"not visible from here: the engine's disk is on {info.host} "
                 "(the lessons need about 5 GB there; `docker system df` shows what images use)")
-    cli = find_cli()
-    out.add("Builder", True, "classic (the engine's own, through docker-py): the default; BuildKit "
-            + (f"too, through {cli.why}: build(..., builder='buildkit') or `--builder buildkit`" if cli else
-               "not available: no Docker CLI with buildx, nor one with BuildKit built in (Debian: docker-buildx)"))
+    if info.is_podman:
+        out.add("Builder", True, "classic (Podman's own builder, Buildah, through the Docker API): the default; "
+                "BuildKit not available: Podman has no BuildKit (it needs a Docker engine)")
+    else:
+        cli = find_cli()
+        out.add("Builder", True, "classic (the engine's own, through docker-py): the default; BuildKit "
+                + (f"too, through {cli.why}: build(..., builder='buildkit') or `--builder buildkit`" if cli else
+                   "not available: no Docker CLI with buildx, nor one with BuildKit built in (Debian: docker-buildx)"))
     for st in bases.status():
         out.add(f"Base image: {st.key}", st.state.usable, st.found, "run `python -m helpers images`")
     return out

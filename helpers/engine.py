@@ -191,6 +191,19 @@ class EngineInfo:
     free_gb: float | None  # None where the engine's disk cannot be seen from here (a remote engine)
     host: str = "this machine"
     image_store: str = "classic"  # "containerd": the containerd image store (Docker 29 fresh installs, Desktop)
+    product: str = "Docker"  # "Docker", or "Podman" behind its Docker-compatible API
+
+    @property
+    def is_podman(self) -> bool:
+        """Say whether the engine is Podman (its Docker-compatible API), not Docker itself."""
+        return self.product == "Podman"
+
+    @property
+    def title(self) -> str:
+        """Name the engine as a learner would: "Docker 20.10.24", "Podman 4.3.1 (Docker-compatible API)"."""
+        if self.is_podman:
+            return f"Podman {self.version} (its Docker-compatible API {self.api_version})"
+        return f"Docker {self.version} (API {self.api_version})"
 
     @property
     def arch_plain(self) -> str:
@@ -213,6 +226,7 @@ def info() -> EngineInfo:
     if endpoint().is_local and os.path.isdir(root):  # the engine's own disk: only seen from its machine
         free = round(shutil.disk_usage(root).free / 1e9, 1)
     return EngineInfo(
+        product=product_of(v),
         version=v.get("Version", "?"),
         api_version=v.get("ApiVersion", "?"),
         arch=v.get("Arch", "?"),
@@ -233,3 +247,21 @@ def image_store_of(info: dict) -> str:
     status = info.get("DriverStatus") or []
     snapshotter = any(pair[:2] == ["driver-type", "io.containerd.snapshotter.v1"] for pair in status if pair)
     return "containerd" if snapshotter else "classic"
+
+
+def product_of(version: dict) -> str:
+    """Say which engine answered ``GET /version``: "Podman" (it names a "Podman Engine" component), else "Docker"."""
+    names = [str(c.get("Name", "")) for c in version.get("Components") or [] if isinstance(c, dict)]
+    platform = str((version.get("Platform") or {}).get("Name", ""))
+    return "Podman" if any(n.startswith("Podman") for n in names) or "podman" in platform.lower() else "Docker"
+
+
+def is_podman() -> bool:
+    """Say whether the engine the kit talks to is Podman (asked once per engine address)."""
+    return _product(endpoint()) == "Podman"
+
+
+@lru_cache(maxsize=4)
+def _product(where: Endpoint) -> str:
+    with guarded("asking the engine what it is"):
+        return product_of(client().version())

@@ -52,10 +52,24 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "custom"
 
 
+#: What engines put in front of a name without a registry: Docker's full form, and Podman's name for
+#: an image that came from no registry (loaded, imported). Podman lists the kit's builds as
+#: ``docker.io/library/cms-daq-workshop-...`` and a loaded base as ``localhost/kit-local/...``.
+_QUALIFIERS = ("docker.io/library/", "docker.io/", "localhost/")
+
+
+def plain(tag: str) -> str:
+    """Return a tag as Docker shows it: without the registry an engine put in front of a plain name."""
+    for prefix in _QUALIFIERS:
+        if tag.startswith(prefix):
+            return tag.removeprefix(prefix)
+    return tag
+
+
 def repo_of(tag: str) -> str:
     """Return the repository part of a tag (``cms-daq-workshop-debian`` of ``...-debian:latest``)."""
-    name, _, version = tag.rpartition(":")
-    return name if name and "/" not in version else tag
+    name, _, version = plain(tag).rpartition(":")
+    return name if name and "/" not in version else plain(tag)
 
 
 def variant_repo(name: str) -> str:
@@ -93,11 +107,12 @@ def stage_tag(repo: str, index: int) -> str:
 
 def is_stage_tag(tag: str) -> bool:
     """Say whether a tag names one of the kit's earlier build stages."""
-    return tag.startswith(TAG_PREFIX) and ":stage-" in tag
+    return plain(tag).startswith(TAG_PREFIX) and ":stage-" in tag
 
 
 def is_kit_tag(tag: str, bases: bool = False) -> bool:
     """Say whether a tag is in the kit's namespace (with ``bases``, the local bases' too)."""
+    tag = plain(tag)
     return tag.startswith(TAG_PREFIX) or (bases and tag.startswith(LOCAL_NAMESPACE + "/"))
 
 

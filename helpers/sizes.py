@@ -70,18 +70,9 @@ def _save(known: dict[str, dict[str, int]]) -> None:
 
 def image_store() -> str:
     """Say which kind of image store this engine has: "classic", "containerd" or "podman"."""
-    info = engine.client().info()
-    if "podman" in json.dumps(info.get("ServerVersion", "")).lower() or _is_podman():
+    if engine.is_podman():
         return "podman"
-    status = dict((k, v) for k, v in (info.get("DriverStatus") or []) if isinstance(k, str))
-    if "snapshotter" in str(status.get("driver-type", "")) or info.get("Driver", "").startswith("overlayfs"):
-        return "containerd"
-    return "classic"
-
-
-def _is_podman() -> bool:
-    components = engine.client().version().get("Components") or []
-    return any("podman" in str(c.get("Name", "")).lower() for c in components)
+    return engine.image_store_of(engine.client().info())
 
 
 def measure(image_ref: str) -> ImageSizes:

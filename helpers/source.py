@@ -20,7 +20,7 @@ from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
 from .container import RunningApp
 from .errors import EngineRefused, EngineUnavailable
-from .labels import TAG_PREFIX, slug
+from .labels import TAG_PREFIX, plain, slug
 from .progress import default_progress
 from .results import BuildResult, mb_text
 from .tables import base_table
@@ -125,8 +125,8 @@ class LiveSource:
     def extra_images(self) -> list[str]:
         """Return the tags of the engine's images that are neither a catalog base nor the kit's."""
         known = {b.official for b in BASES.values()} | {b.local for b in BASES.values() if b.local}
-        return sorted({t for image in engine.client().images.list() for t in image.tags
-                       if t not in known and not t.startswith(TAG_PREFIX)})
+        return sorted({plain(t) for image in engine.client().images.list() for t in image.tags
+                       if plain(t) not in known and not plain(t).startswith(TAG_PREFIX)})
 
 
 class RecordedApp:

@@ -11,7 +11,7 @@ import time
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from . import engine
-from .labels import repo_of
+from .labels import plain, repo_of
 from .results import Layer
 
 
@@ -38,8 +38,13 @@ def repo_tags(repo: str) -> dict[str, str]:
     for image in engine.client().images.list(name=repo):
         for tag in image.tags:
             if repo_of(tag) == repo:
-                out[tag] = image.id
+                out[plain(tag)] = image.id  # as Docker names it: Podman lists docker.io/library/...
     return out
+
+
+def _has_children(image_id: str) -> bool:
+    """Say whether another image stands on this one (the containerd image store lets rmi remove it anyway)."""
+    return any(i.get("ParentId") == image_id for i in engine.client().api.images(all=True))
 
 
 def remove_if_untagged(image_id: str | None) -> bool:
@@ -54,14 +59,17 @@ def remove_if_untagged(image_id: str | None) -> bool:
         return True
     try:
         image = engine.client().images.get(image_id)
-        if image.tags:
+        if image.tags or _has_children(image.id):
             return False
+        parent = image.attrs.get("Parent") or ""
         engine.client().images.remove(image.id, force=False, noprune=False)
-        return True
     except (ImageNotFound, NotFound):
         return True
     except APIError:
         return False  # in use, or someone's cache: not a leftover
+    if parent:  # the classic store removed the untagged parents itself; the containerd image store does not
+        remove_if_untagged(parent)
+    return True
 
 
 def remove_when_released(image_id: str | None, seconds: float = 15.0) -> bool:
@@ -83,10 +91,12 @@ def remove_tags(tags: list[str]) -> list[str]:
     removed = []
     for tag in tags:
         try:
+            parent = engine.client().images.get(tag).attrs.get("Parent") or ""
             engine.client().images.remove(tag)
             removed.append(tag)
         except (APIError, NotFound):
-            pass
+            continue
+        remove_if_untagged(parent)  # the containerd image store leaves the untagged parents; the classic one did not
     return removed
 
 

@@ -68,6 +68,14 @@ def image_list(results: list[BuildResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def engine_sizes(results: list[BuildResult]) -> pd.DataFrame:
+    """Return each build's three sizes in MB: unpacked and compressed (the kit's), and this engine's listing."""
+    return pd.DataFrame([{"variant": r.variant, "unpacked (MB)": r.size_mb,
+                          "compressed (MB)": mb(r.compressed_bytes) if r.compressed_bytes else NONE,
+                          "docker image ls (MB)": mb(r.listed_bytes) if r.listed_bytes else NONE}
+                         for r in _by_size(results)])
+
+
 def three_sizes(result: BuildResult) -> pd.DataFrame:
     """Return the three sizes of one image, and what each one is."""
     rows = [("unpacked", result.size_bytes, "the bytes of the image's files as a container sees them: the kit's "

@@ -32,7 +32,8 @@ die() {
 
 case "$ENGINE" in
   docker26) UP=scripts/engine-docker26.sh ;;
-  *) die "unknown engine '${ENGINE}'." "name one of: docker26 (Docker 26, Debian 13's; containerd or overlay2 store)." ;;
+  podman) exec bash scripts/test-podman.sh "$@" ;;
+  *) die "unknown engine '${ENGINE}'." "name one of: docker26 (Docker 26, Debian 13's; containerd or overlay2 store), podman." ;;
 esac
 [ -x "$PY" ] || die "there is no Python environment at $PY." "run \`make venv\` first (or set PY=path/to/python)."
 
@@ -43,7 +44,7 @@ teardown() {
   local t0=$SECONDS
   bash "$UP" down || echo "test-engine: tearing $ENGINE down failed: see above" >&2
   echo "test-engine: times: engine up ${took[up]:-?} s, bundle ${took[bundle]:-?} s (save ${took[save]:-0} s)," \
-       "bundle load ${took[load]:-?} s, tests ${took[tests]:-?} s, down $((SECONDS - t0)) s"
+       "bundle load ${took[load]:-?} s, sizes ${took[sizes]:-?} s, tests ${took[tests]:-?} s, down $((SECONDS - t0)) s"
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
@@ -91,6 +92,11 @@ load() {
   "$PY" -m helpers bundle load "$BUNDLE" && "$PY" -m helpers doctor
 }
 
+sizes() {  # every variant built on this engine, and its three sizes (the README's engine table)
+  "$PY" -m helpers sizes > "${TMPDIR:-/tmp}/kit-sizes-$ENGINE.txt" 2>&1 || { cat "${TMPDIR:-/tmp}/kit-sizes-$ENGINE.txt"; return 1; }
+  sed -n '/^Three sizes/,$p' "${TMPDIR:-/tmp}/kit-sizes-$ENGINE.txt"
+}
+
 tests() {
   # Left out on every engine but the default: machine_engine (they start engines of the machine's own
   # dockerd), browser (drives JupyterLab, which the default engine's run covers) and local_engine (they
@@ -108,5 +114,6 @@ KIT_EXPECT_IMAGE_STORE=$([ "$STORE" = containerd ] && echo containerd || echo cl
 export KIT_EXPECT_IMAGE_STORE
 t load || die "the bases did not load into $ENGINE, or it is not ready (see above)." \
   "check the bundle ($BUNDLE) with \`python -m helpers bundle load\` by hand."
+t sizes || echo "test-engine: building every variant for the sizes table failed (above)" >&2
 t tests "$@"
 exit $?

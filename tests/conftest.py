@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from support import required
+from support import dangling_ids, required
 
 from helpers import engine
 from helpers.progress import QuietProgress
@@ -62,8 +62,7 @@ def edited_app(tmp_path):
 def _snapshot() -> tuple[set[str], set[str]]:
     c = engine.client()
     containers = {x.id for x in c.containers.list(all=True)}
-    dangling = {x.id for x in c.images.list(filters={"dangling": True})}
-    return containers, dangling
+    return containers, dangling_ids(c)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

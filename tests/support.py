@@ -24,6 +24,21 @@ def skip_or_fail(why: str) -> None:
     pytest.skip(why)
 
 
+def dangling_ids(client) -> set[str]:
+    """Return the ids of the untagged images that nothing stands on (what a leftovers check counts).
+
+    Podman also lists as dangling a step image that made no filesystem layer (``WORKDIR /`` on scratch):
+    it finds an image's children by their layers, so it sees none, yet the next steps' build cache stands
+    on it (removed, the rest of the stage builds again). That is cache, not a leftover.
+    """
+    from helpers import engine
+
+    ids = {x.id for x in client.images.list(filters={"dangling": True})}
+    if not engine.is_podman():
+        return ids
+    return {i for i in ids if (client.images.get(i).attrs.get("RootFS") or {}).get("Layers")}
+
+
 def free_port(addr: str = "127.0.0.1") -> int:
     """Return a TCP port on ``addr`` (an address of this machine) that nothing listens on right now."""
     with socket.socket() as s:

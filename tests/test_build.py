@@ -5,7 +5,10 @@ Tests of internals: they import the kit's modules, not only the lesson-facing `h
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from support import dangling_ids
 
 from helpers.builds import build
 from helpers.catalog import BASES, VARIANTS
@@ -120,8 +123,9 @@ def test_editing_main_go_reuses_the_module_download_layer(built, edited_app, doc
     r = build("multistage", context=ctx, tag="cms-daq-workshop-edit:latest", progress=QuietProgress())
     try:
         log = r.log
-        download = next(i for i, x in enumerate(log) if "go mod download" in x and x.startswith("Step"))
-        copy_go = next(i for i, x in enumerate(log) if "COPY *.go" in x and x.startswith("Step"))
+        step = re.compile(r"^(Step|(\[\d+/\d+\] )?STEP) \d+/\d+ ?: ")  # Docker's, or Buildah's on Podman
+        download = next(i for i, x in enumerate(log) if "go mod download" in x and step.match(x))
+        copy_go = next(i for i, x in enumerate(log) if "COPY *.go" in x and step.match(x))
         assert "Using cache" in log[download + 1]
         assert "Using cache" not in log[copy_go + 1]
         assert r.image_id != built["multistage"].image_id
@@ -140,3 +144,11 @@ def test_rebuilding_keeps_a_stage_image_another_variant_tagged(built, edited_app
         assert docker_engine.images.get("cms-daq-workshop-alpine-runtime:stage-1").id == shared
     finally:
         build("multistage", progress=QuietProgress())  # back to the real app
+
+
+def test_a_rebuild_after_an_edit_leaves_no_untagged_image(built, edited_app, docker_engine) -> None:
+    """The image a rebuild moves the variant's tag away from goes (Podman names the tag docker.io/library/...)."""
+    before = dangling_ids(docker_engine)
+    edited = build("multistage", context=edited_app(comment=True), progress=QuietProgress())
+    build("multistage", progress=QuietProgress())  # back to the real app: the edited image is nobody's now
+    assert dangling_ids(docker_engine) == before, f"{edited.image_id} was left behind"

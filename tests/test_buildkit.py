@@ -19,7 +19,9 @@ from helpers.errors import BuildFailed, BuildTimedOut
 from helpers.labels import MANAGED, ROLE
 from helpers.progress import QuietProgress
 
-pytestmark = pytest.mark.docker
+# BuildKit goes through the Docker CLI, which builds only on a Docker engine: Podman has no BuildKit
+# (the kit says so in one line there: test_cli.py).
+pytestmark = [pytest.mark.docker, pytest.mark.docker_only]
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from test_bad_input import cli
 
+from helpers import engine
 from helpers.catalog import VARIANTS
 
 pytestmark = pytest.mark.docker
@@ -39,6 +40,7 @@ def test_run_prints_the_greeting(built) -> None:
     assert "answered: Hello CMS DAQ Group!" in proc.stdout and "stopped and removed" in proc.stdout
 
 
+@pytest.mark.docker_only  # BuildKit goes through the Docker CLI, which builds only on a Docker engine
 def test_build_with_buildkit_from_the_command_line(built) -> None:
     proc = cli("build", "multistage", "--builder", "buildkit")
     assert proc.returncode == 0, proc.stderr
@@ -46,3 +48,17 @@ def test_build_with_buildkit_from_the_command_line(built) -> None:
     assert "cms-daq-workshop-multistage:latest: 6." in proc.stdout
     proc = cli("build", "multistage")  # back to the classic build the rest of the suite expects
     assert proc.returncode == 0, proc.stderr
+
+
+def test_the_engine_and_its_builders_are_named_as_they_are() -> None:
+    """doctor names the engine (Podman is not "Docker 4.3.1"); where BuildKit cannot build, one line says so."""
+    info = engine.info()
+    doctor = cli("doctor")
+    assert f"{info.product} {info.version}" in doctor.stdout, doctor.stdout
+    if not info.is_podman:
+        assert "Podman" not in doctor.stdout
+        return
+    assert "BuildKit not available" in doctor.stdout, doctor.stdout
+    proc = cli("build", "multistage", "--builder", "buildkit")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("error: BuildKit builds need a Docker engine: this engine is Podman"), proc.stderr
