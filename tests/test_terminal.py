@@ -30,6 +30,7 @@ def test_every_lesson_command_is_recorded() -> None:
 
 
 @pytest.mark.docker
+@pytest.mark.local_engine  # it holds 8082 on this machine: a remote engine publishes elsewhere
 def test_a_taken_port_is_said_and_another_used(docker_engine) -> None:
     """With 8082 taken, the lesson says so in one line, and the app answers on the port it chose."""
     said: list[str] = []
