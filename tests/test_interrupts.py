@@ -49,8 +49,11 @@ def wait_for_line(proc: subprocess.Popen, needle: str, seconds: float) -> list[s
 
 def test_ctrl_c_in_the_cli_during_go_build(tmp_path: Path) -> None:
     before = snapshot()
+    # As in a terminal, Ctrl-C reaches the command: a suite started in the background (`make test &`)
+    # runs with SIGINT ignored, which every child would inherit, and then no Ctrl-C could be tested.
     proc = subprocess.Popen([sys.executable, "-m", "helpers", "build", "debian", "--no-cache"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         wait_for_line(proc, "go build", 120)
         time.sleep(1.0)  # inside the step: the compiler runs
