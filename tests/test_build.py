@@ -137,6 +137,10 @@ def test_editing_main_go_reuses_the_module_download_layer(built, edited_app, doc
 
 def test_rebuilding_keeps_a_stage_image_another_variant_tagged(built, edited_app, docker_engine) -> None:
     """multistage and alpine-runtime share their build stage; rebuilding one must not delete the other's."""
+    # Built here, one after the other, so that they share it whatever earlier tests removed: on the
+    # containerd image store a full run has lost the classic builder's cache by now (see ARCHITECTURE.md).
+    build("multistage", progress=QuietProgress())
+    build("alpine-runtime", progress=QuietProgress())
     shared = docker_engine.images.get("cms-daq-workshop-alpine-runtime:stage-1").id
     assert docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id == shared
     ctx = edited_app(comment=True)
