@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from . import engine
 from .catalog import REPO, VARIANTS
+from .container import port_is_free
 from .errors import KitError, RecordingMissing
 
 NOTEBOOKS = REPO / "notebooks"
@@ -58,13 +59,7 @@ def commands(cell: str) -> list[str]:
 def port_is_taken(host: str, port: int) -> bool:
     """Say whether something already listens on ``host:port`` (where the engine would publish)."""
     if host in ("localhost", "127.0.0.1"):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind(("0.0.0.0", port))
-                return False
-            except OSError:
-                return True
+        return not port_is_free(port)  # the engine publishes on this machine: the same test as helpers.run's
     try:
         with socket.create_connection((host, port), timeout=2):
             return True
