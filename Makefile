@@ -44,15 +44,7 @@ lessons: setup
 ## Set up, then run the whole test suite (unit, real builds, notebooks live and recorded, a real browser)
 ## on the default engine, then its engine tests on Docker 26 (containerd image store) and on Podman.
 test: setup browser
-	@rc=0; \
-	echo "== make test: the default engine ($$(docker version --format '{{.Server.Version}}' 2>/dev/null))"; \
-	$(PY) -m helpers sizes | sed -n '/^Three sizes/,$$p' || rc=1; \
-	KIT_REQUIRE_ENGINE=1 $(PY) -m pytest || rc=1; \
-	echo "== make test: Docker 26, containerd image store"; \
-	PY=$(PY) bash scripts/test-engine.sh docker26 containerd || rc=1; \
-	echo "== make test: Podman"; \
-	PY=$(PY) bash scripts/test-engine.sh podman || rc=1; \
-	exit $$rc
+	PY=$(PY) bash scripts/test-all.sh
 
 ## Build times, rebuild times, sizes and layers per variant, as a table.
 bench: setup
