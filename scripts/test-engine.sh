@@ -5,8 +5,8 @@
 #
 # 1. brings the engine up (scripts/engine-docker26.sh; its Debian 13 chroot is cached after the first run);
 # 2. loads the bases with the kit's own `bundle load`, from a bundle the kit's `bundle save` wrote from
-#    the default engine (read-only there), cached as $KIT_ENGINES_CACHE/kit-bases-<ids>.tar: a new one
-#    whenever the default engine's bases change;
+#    the default engine (read-only there), cached by scripts/bases-bundle.sh: a new one whenever the
+#    default engine's bases change;
 # 3. runs `pytest -m "docker and not machine_engine and not browser and not <engine's exclusions>" tests`
 #    with DOCKER_HOST naming that engine;
 # 4. tears the engine down, whatever happened (also on Ctrl-C), and says how long each part took.
@@ -43,7 +43,7 @@ t() { local t0=$SECONDS; "$@"; local rc=$?; took[$1]=$((SECONDS - t0)); return $
 teardown() {
   local t0=$SECONDS
   bash "$UP" down || echo "test-engine: tearing $ENGINE down failed: see above" >&2
-  echo "test-engine: times: engine up ${took[up]:-?} s, bundle ${took[bundle]:-?} s (save ${took[save]:-0} s)," \
+  echo "test-engine: times: engine up ${took[up]:-?} s, bundle ${took[bundle]:-?} s," \
        "bundle load ${took[load]:-?} s, sizes ${took[sizes]:-?} s, tests ${took[tests]:-?} s, down $((SECONDS - t0)) s"
 }
 trap teardown EXIT
@@ -56,36 +56,8 @@ up() {
   bash "$UP" up "$STORE"
 }
 
-# The default engine's bases, as "ref id" lines (read-only there): the bundle's cache key.
-default_bases() {
-  env -u DOCKER_HOST -u DOCKER_CONFIG "$PY" - <<'EOF'
-from helpers import engine
-from helpers.bases import BaseState, status
-c = engine.client()
-for s in sorted(status(), key=lambda s: s.key):
-    if s.image and s.state in (BaseState.OFFICIAL, BaseState.LOCAL):
-        print(s.image, c.images.get(s.image).id)
-EOF
-}
-
-save() {
-  env -u DOCKER_HOST -u DOCKER_CONFIG "$PY" -m helpers bundle save "$1.part" && mv "$1.part" "$1"
-}
-
-bundle() {
-  local lines key
-  lines=$(default_bases) || { echo "test-engine: the default engine's bases could not be read (above)." >&2; return 1; }
-  [ "$(echo "$lines" | grep -c .)" -ge 5 ] || {
-    echo "test-engine: the default engine has not every base (found: ${lines:-none}); run \`make images\` first." >&2
-    return 1; }
-  key=$(echo "$lines" | sha256sum | cut -c1-12)
-  BUNDLE=$CACHE/kit-bases-$key.tar
-  if [ ! -f "$BUNDLE" ]; then
-    rm -f "$CACHE"/kit-bases-*.tar "$CACHE"/kit-bases-*.tar.part  # this script's older bundles only
-    t save "$BUNDLE" || return 1
-  else
-    echo "test-engine: bases from the cache: $BUNDLE"
-  fi
+bundle() {  # the default engine's bases, saved once for every engine's run (scripts/bases-bundle.sh)
+  BUNDLE=$(PY=$PY bash scripts/bases-bundle.sh)
 }
 
 load() {

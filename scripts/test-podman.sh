@@ -5,8 +5,7 @@
 #   bash scripts/test-podman.sh [PYTEST ARGS...]      (as root, from the repository; `make test` has run setup)
 #
 # The bases come from the default engine, which `make setup` filled: `python -m helpers bundle save`
-# (a read of that engine, nothing more), cached under /var/cache/kit-engines/ by the bases' image ids,
-# then `bundle load` into Podman. Left out, besides the browser test and the tests that start engines
+# (a read of that engine, nothing more), cached by scripts/bases-bundle.sh, then `bundle load` into Podman. Left out, besides the browser test and the tests that start engines
 # of the machine's own dockerd (machine_engine): the tests marked docker_only (see pytest.ini), which
 # cannot hold on Podman. Each part's time is printed at the end. The exit code is pytest's (or 1 if
 # Podman could not be brought up or given its bases).
@@ -14,7 +13,6 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
-CACHE=${KIT_ENGINE_CACHE:-/var/cache/kit-engines}
 MARKERS="docker and not machine_engine and not browser and not docker_only"
 declare -a TIMES=()
 
@@ -47,29 +45,8 @@ up() {
 }
 timed "podman up (install if missing)" up || exit 1
 
-# The bases, as the default engine has them: one bundle per set of image ids.
-key=$(env -u DOCKER_HOST "$PY" - <<'EOF'
-import hashlib, sys
-from helpers import bases, store
-from helpers.errors import KitError
-try:
-    refs = sorted(s.image for s in bases.status() if s.image and s.image != "scratch")
-    ids = [store.image_id(r) for r in refs]
-except KitError as exc:
-    sys.exit(f"the default engine does not answer ({exc.what}): run `make setup` first")
-if None in ids or len(refs) < 5:
-    sys.exit("the default engine lacks some of the kit's bases: run `python -m helpers images` first")
-print(hashlib.sha256(" ".join(f"{r}={i}" for r, i in zip(refs, ids)).encode()).hexdigest()[:16])
-EOF
-) || { say "no bundle of the bases can be made"; exit 1; }
-bundle="$CACHE/bases-$key.tar"
-if [ ! -s "$bundle" ]; then
-  mkdir -p "$CACHE"
-  timed "bundle save (default engine)" env -u DOCKER_HOST "$PY" -m helpers bundle save "$bundle.$$.part" \
-    && mv "$bundle.$$.part" "$bundle" || { rm -f "$bundle.$$.part"; say "bundle save failed"; exit 1; }
-else
-  say "bases: $bundle (cached)"
-fi
+# The bases, as the default engine has them (scripts/bases-bundle.sh: the same cached bundle as Docker 26's).
+bundle=$(PY=$PY bash scripts/bases-bundle.sh) || { say "no bundle of the bases can be made"; exit 1; }
 timed "bundle load (podman)" "$PY" -m helpers bundle load "$bundle" >/dev/null || { say "bundle load failed"; exit 1; }
 timed "doctor (podman)" "$PY" -m helpers doctor >&2 || { say "doctor is not ready on Podman"; exit 1; }
 
