@@ -1,11 +1,13 @@
 """Cleaning up: remove only what the kit made, never a learner's own images or containers.
 
 What counts as the kit's:
-- containers that carry the kit's container label (set only when the kit starts a container);
+- containers that carry the kit's container label (set only when the kit starts a container), and
+  containers with the workshop's names (``cms-daq-simple-app-*``), which the lessons' terminal cells
+  start with ``docker run``;
 - what a kit build cut short left: its step containers and untagged step images (``build_leftovers``);
 - images tagged in the kit's namespaces (``cms-daq-workshop-*``, and with ``bases=True`` also
-  ``kit-local/*``) that carry the kit's label. An image a learner builds FROM a kit image inherits
-  the label but not the tag, so it is left alone.
+  ``kit-local/*``), whether the kit built them or a lesson's terminal cell did. An image a learner
+  builds FROM a kit image under a name of their own is left alone.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from docker.models.containers import Container
 
 from . import engine, store
 from .commands import remove_command
-from .labels import CONTAINER, LOCAL_NAMESPACE, MANAGED, TAG_PREFIX, is_kit_tag, is_stage_tag, plain
+from .labels import (
+    CONTAINER,
+    LOCAL_NAMESPACE,
+    MANAGED,
+    SEED_CONTAINER_PREFIX,
+    TAG_PREFIX,
+    is_kit_tag,
+    plain,
+)
 
 
 @dataclass
@@ -39,8 +49,12 @@ class CleanReport:
 
 
 def kit_containers() -> list[Container]:
-    """Return every container (running or not) that the kit started."""
-    return engine.client().containers.list(all=True, filters={"label": f"{CONTAINER}=true"})
+    """Return every container (running or not) that the kit started, or a lesson's terminal cell did."""
+    client = engine.client()
+    started = client.containers.list(all=True, filters={"label": f"{CONTAINER}=true"})
+    typed = [c for c in client.containers.list(all=True, filters={"name": SEED_CONTAINER_PREFIX})
+             if c.name.startswith(SEED_CONTAINER_PREFIX) and c.id not in {s.id for s in started}]
+    return started + typed
 
 
 def build_leftovers() -> tuple[list[Container], list[str]]:
@@ -62,13 +76,9 @@ def build_leftovers() -> tuple[list[Container], list[str]]:
 def kit_image_tags(bases: bool = False) -> list[str]:
     """Return the tags of the images the kit built (and, with ``bases``, the local base images), as
     Docker names them (Podman's docker.io/library/... and localhost/... without their prefix)."""
-    tags = []
-    for image in engine.client().images.list(filters={"label": f"{MANAGED}=true"}):
-        tags += [plain(t) for t in image.tags if is_kit_tag(t, bases)]
-    # Stage images tagged by the kit carry no build label (only final images get it): find by name.
-    for image in engine.client().images.list():
-        tags += [plain(t) for t in image.tags if is_stage_tag(t)]
-    return sorted(set(tags))
+    # By name: stage images carry no label (only final images get it), nor does an image built in a
+    # terminal cell from a Dockerfile without the kit's LABEL line (the exercise's).
+    return sorted({plain(t) for image in engine.client().images.list() for t in image.tags if is_kit_tag(t, bases)})
 
 
 def clean(bases: bool = False) -> CleanReport:

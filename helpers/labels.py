@@ -2,9 +2,11 @@
 
 One function makes every label (``kit_labels``) and one family of functions makes every tag, so
 cleanup can find exactly what the kit made and nothing else. What counts as the kit's:
-- images tagged ``cms-daq-workshop-*`` (as in the workshop) that carry the ``managed`` label;
+- images tagged ``cms-daq-workshop-*``, the workshop's names: the kit's builds (which carry the
+  ``managed`` label) and the lessons' terminal cells' ``docker build --tag cms-daq-workshop-...``;
 - local base images tagged ``kit-local/*`` (never an official name);
-- containers that carry the ``container`` label (set only when the kit starts one).
+- containers that carry the ``container`` label (set only when the kit starts one), and containers
+  named ``cms-daq-simple-app-*``, the workshop's names, which the terminal cells' ``docker run`` uses.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ LOCAL_NAMESPACE = "kit-local"
 TAG_PREFIX = "cms-daq-workshop-"
 #: Prefix of the names of the containers the kit starts.
 CONTAINER_PREFIX = "cms-daq-kit-"
+#: Prefix of the workshop's container names (``docker run --name cms-daq-simple-app-debian``), as typed
+#: in the lessons' terminal cells: the kit's clean removes them too.
+SEED_CONTAINER_PREFIX = "cms-daq-simple-app-"
 
 
 def kit_labels(kind: str, *, variant: str | None = None, recipe: str | None = None) -> dict[str, str]:

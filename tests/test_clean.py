@@ -40,3 +40,24 @@ def test_clean_keeps_the_learners_image_and_the_bases(learner_image, docker_engi
     # The local bases stay unless asked for (--bases): they take minutes to make again.
     assert any(t.startswith(LOCAL_NAMESPACE + "/") for t in cleanup.kit_image_tags(bases=True))
     assert LEARNER_TAG not in cleanup.kit_image_tags(bases=True)
+
+
+def test_clean_removes_what_the_terminal_cells_made(learner_image, docker_engine, tmp_path) -> None:
+    """A lesson's terminal cell that failed half-way leaves the workshop's names behind, without the kit's
+    labels (the exercise's Dockerfile has no LABEL line): clean finds them by name, and only them."""
+    from helpers.terminal import Placeholders, run_live
+
+    (tmp_path / "Dockerfile").write_text("FROM {base}\nRUN echo typed > /typed.txt\n".format(
+        base=Placeholders().base("alpine")))
+    mine = "learner-own-container"
+    run_live(f"DOCKER_BUILDKIT=0 docker build -q --tag cms-daq-workshop-typed {tmp_path}\n"
+             "docker run -d --name cms-daq-simple-app-typed cms-daq-workshop-typed sleep 300\n"
+             f"docker run -d --name {mine} {LEARNER_TAG} sleep 300", Placeholders(), echo=False)
+    try:
+        assert "org.cms-daq-kit.managed" not in (docker_engine.images.get("cms-daq-workshop-typed").labels or {})
+        report = cleanup.clean()
+        assert "cms-daq-simple-app-typed" in report.containers and "cms-daq-workshop-typed" in report.images
+        assert mine not in report.containers and docker_engine.containers.get(mine).status == "running"
+        assert not docker_engine.containers.list(all=True, filters={"name": "cms-daq-simple-app-typed"})
+    finally:
+        docker_engine.containers.get(mine).remove(force=True)
