@@ -11,15 +11,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from docker.errors import APIError
 
 from . import engine, localbases
 from .catalog import BASES
+from .dockerfile import Dockerfile
 from .errors import BaseImageMissing
 from .progress import Say
 from .results import BaseUsed
 from .store import has_image, image_id
+
+
+def arg_bases(path: Path) -> dict[str, str]:
+    """Map each ``ARG NAME=<official image>`` of a Dockerfile to the catalog base it names."""
+    by_official = {b.official: b.key for b in BASES.values()}
+    return {arg: by_official[d] for arg, d in Dockerfile.read(path).args.items() if d in by_official}
 
 
 def resolve(arg: str, ref: str) -> BaseUsed:

@@ -13,23 +13,16 @@ from typing import Any
 
 import pandas as pd
 
+from .bases import arg_bases
 from .builds import build
-from .catalog import BASES
 from .checks import Checklist
 from .container import RunningApp
-from .dockerfile import Dockerfile
 from .errors import BaseImageMissing, ContainerFailed, KitError
 from .labels import slug
 from .results import BuildResult, mb_text
 
 EXERCISE_TARGET_MB = 10.0
 GREETING = "Hello CMS DAQ Group!"
-
-
-def arg_bases(path: Path) -> dict[str, str]:
-    """Map each ``ARG NAME=<official image>`` of a Dockerfile to the catalog base it names."""
-    by_official = {b.official: b.key for b in BASES.values()}
-    return {arg: by_official[d] for arg, d in Dockerfile.read(path).args.items() if d in by_official}
 
 
 def check_dockerfile(path: Path, target_mb: float = EXERCISE_TARGET_MB) -> tuple[Checklist, BuildResult | None]:

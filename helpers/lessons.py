@@ -104,7 +104,9 @@ def image_list(results: list[BuildResult]) -> pd.DataFrame:
 @guarded("starting a container")
 def run(image: str | BuildResult, host_port: int | None = None) -> RunningApp:
     """Run an image on a free host port (use it in a ``with`` block); replay it in recorded mode."""
-    return source.current().run(image, host_port)  # type: ignore[return-value]
+    app = source.current().run(image, host_port)
+    show_command_once("run", app.command)
+    return app  # type: ignore[return-value]
 
 
 @guarded("building your choice of bases")

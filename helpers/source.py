@@ -18,9 +18,10 @@ from IPython.display import HTML, display
 from . import bases, builds, doctor, engine, exercise, recording, terminal
 from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
+from .commands import run_command
 from .container import RunningApp
 from .errors import EngineRefused, EngineUnavailable
-from .labels import TAG_PREFIX, plain, slug
+from .labels import TAG_PREFIX, container_name, plain, slug
 from .progress import default_progress
 from .results import BuildResult, mb_text
 from .tables import base_table
@@ -143,6 +144,11 @@ class RecordedApp:
 
     def __exit__(self, *exc: object) -> None:
         pass
+
+    @property
+    def command(self) -> str:
+        """Return the `docker run` a live run of this image would stand for (Docker picks the port)."""
+        return run_command(self.result.tag, container_name(), None)
 
     def greeting(self) -> str:
         """Return the greeting the container answered when the recording was made."""

@@ -6,12 +6,14 @@ bash from ``notebooks/``, against the engine the kit uses, its output shown as i
 that fails ends the cell with one clear error. Recorded (no engine), each command is shown with the
 output it printed when the recording was made, under a line that says so.
 
-Three placeholders stand for what differs between machines; the ``$`` line shows them filled in:
+Four placeholders stand for what differs between machines; the ``$`` line shows them filled in:
 
 - ``{port}``: the workshop's host port, 8082, or a free one when 8082 is taken (said in one line);
 - ``{host}``: where the engine publishes ports: localhost, or a remote engine's host;
-- ``{build-args:VARIANT}``: the ``--build-arg`` flags that give the variant's Dockerfile the bases this
-  engine has (nothing when the official images are here; the kit's local equivalents otherwise).
+- ``{build-args:VARIANT}`` or ``{build-args:PATH}``: the ``--build-arg`` flags that give a variant's
+  Dockerfile (or a Dockerfile's path from ``notebooks/``, such as ``exercise/Dockerfile``) the bases
+  this engine has: nothing when the official images are here, the kit's local equivalents otherwise;
+- ``{base:KEY}``: the image that stands for a catalog base here (``{base:distroless}``).
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import engine
-from .catalog import REPO, VARIANTS
+from .catalog import BASES, REPO, VARIANTS
 from .container import port_is_free
 from .errors import KitError, RecordingMissing
 
 NOTEBOOKS = REPO / "notebooks"
 SEED_PORT = 8082  # the workshop's `docker run -p 8082:8080`
 MAGIC = "%%terminal"
-_PLACEHOLDER = re.compile(r"\{(port|host|build-args:[\w-]+)\}")
+_PLACEHOLDER = re.compile(r"\{(port|host|build-args:[\w./-]+|base:[\w-]+)\}")
 
 
 class CommandFailed(KitError):
@@ -91,17 +93,29 @@ class Placeholders:
         return self._port
 
     def build_args(self, name: str) -> str:
-        """Return the --build-arg flags that give a catalog variant the bases this engine has."""
+        """Return the --build-arg flags that give a variant, or a Dockerfile at a path, the bases this engine has.
+
+        A path's bases are its ``ARG NAME=<official image>`` lines, read as ``check_exercise`` reads them.
+        """
+        from .bases import arg_bases, resolve
+
+        if name in VARIANTS:
+            wanted = VARIANTS[name].bases
+        elif (NOTEBOOKS / name).is_file():
+            wanted = arg_bases(NOTEBOOKS / name)
+        else:
+            raise KitError(f"{{build-args:{name}}} names no variant and no Dockerfile under notebooks/.",
+                           f"use one of: {', '.join(VARIANTS)}, or a path such as exercise/Dockerfile.")
+        used = [resolve(arg, key) for arg, key in wanted.items()]
+        return " ".join(f"--build-arg {u.arg}={shlex.quote(u.used)}" for u in used if u.used != u.requested)
+
+    def base(self, key: str) -> str:
+        """Return the image that stands for a catalog base on this engine (the official one, or its equivalent)."""
         from .bases import resolve
 
-        if name not in VARIANTS:
-            raise KitError(f"{{build-args:{name}}} names no variant.", f"use one of: {', '.join(VARIANTS)}.")
-        flags = []
-        for arg, key in VARIANTS[name].bases.items():
-            used = resolve(arg, key)
-            if used.used != used.requested:
-                flags.append(f"--build-arg {arg}={shlex.quote(used.used)}")
-        return " ".join(flags)
+        if key not in BASES:
+            raise KitError(f"{{base:{key}}} names no catalog base.", f"use one of: {', '.join(BASES)}.")
+        return resolve("BASE", key).used
 
     def fill(self, template: str) -> str:
         """Return the command with its placeholders filled in."""
@@ -111,7 +125,8 @@ class Placeholders:
                 return str(self.port())
             if key == "host":
                 return self.host()
-            return self.build_args(key.split(":", 1)[1])
+            kind, _, name = key.partition(":")
+            return self.base(name) if kind == "base" else self.build_args(name)
 
         return re.sub(r"\s+", " ", _PLACEHOLDER.sub(one, template)).strip()
 

@@ -85,6 +85,8 @@ def test_the_sanitizer_drops_the_marker_and_masks_no_measured_fact() -> None:
     assert sanitize("sha256:" + "0123456789ab" * 5 + "cdef") == "IMAGE-ID"
     assert sanitize("built in 7.3 s on 127.0.0.1:49153, 2026-11-27 18:43 UTC") == \
         "built in SECONDS on HOST:PORT, DATE"
+    assert sanitize("docker run -d --name cms-daq-kit-0f3a9c1e -p 8080 cms-daq-workshop-debian") == \
+        "docker run -d --name cms-daq-kit-NAME -p 8080 cms-daq-workshop-debian"
 
 
 def test_nbstrip_keeps_marked_outputs_of_tagged_cells_only() -> None:

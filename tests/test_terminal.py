@@ -11,6 +11,7 @@ import socket
 import pytest
 
 from helpers import terminal
+from helpers.errors import KitError
 from helpers.recording import load
 from helpers.terminal import CommandFailed, Placeholders, commands, notebook_cells, run_live
 
@@ -23,7 +24,7 @@ def test_a_cell_is_split_into_commands() -> None:
 def test_every_lesson_command_is_recorded() -> None:
     """Binder replays each lesson command from the recording: each must be there."""
     templates = [c for cells in notebook_cells().values() for cell in cells for c in commands(cell)]
-    assert len(set(templates)) >= 14, templates  # lessons 01-03: build, list, run, stop, rm each; curl shared
+    assert len(set(templates)) >= 30, templates  # lessons 01-06: 32 commands, curl shared
     recorded = load().terminal
     assert [t for t in templates if t not in recorded] == []
     assert all("Hello CMS DAQ Group!" in recorded[t]["output"] for t in templates if t.startswith("curl"))
@@ -69,3 +70,13 @@ def test_build_args_name_the_bases_this_engine_has(docker_engine) -> None:
     used = resolve("BUILDER_IMAGE", "golang-debian")
     flags = Placeholders().fill("{build-args:debian}")
     assert flags == ("" if not used.local_equivalent else f"--build-arg BUILDER_IMAGE={used.used}")
+    # A Dockerfile's path, as lesson 06 writes it: its ARG lines' official images, as check_exercise reads them.
+    assert Placeholders().fill("{build-args:exercise/Dockerfile}") == flags
+    assert Placeholders().fill("{base:golang-debian}") == used.used
+
+
+def test_a_placeholder_that_names_nothing_is_one_clear_error() -> None:
+    for typo in ["{base:golang-typo}", "{build-args:no/Dockerfile}", "{build-args:debain}"]:
+        with pytest.raises(KitError, match="names no") as err:
+            Placeholders().fill(f"docker build {typo} .")
+        assert err.value.hint.startswith("use one of")
