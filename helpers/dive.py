@@ -29,12 +29,15 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import KitError
-from .inside import OPAQUE, WHITEOUT, ImageFiles, read_files_path
+from .inside import OPAQUE, WHITEOUT, ImageFiles, Row, frame, read_files_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DIVE_VERSION = "0.13.1"
 OPAQUE_PREFIX = OPAQUE[: len(WHITEOUT) * 2]  # ".wh..wh..": dive never adds such a name
@@ -109,11 +112,11 @@ def _stack(lower: _Node, upper: _Node) -> None:
             _add(lower, node.path(), node.size, node.isdir)
 
 
-def layer_tree(entries: pd.DataFrame) -> _Node:
-    """Build dive's tree of one layer from its tar entries (``LayerFiles.entries``), in tar order."""
+def layer_tree(rows: list[Row]) -> _Node:
+    """Build dive's tree of one layer from its tar entries (``LayerFiles.rows``), in tar order."""
     root = _Node("", None)
-    for path, kind, size in zip(entries["path"], entries["kind"], entries["size"]):
-        _add(root, path, int(size), kind == "dir")
+    for path, kind, size, *_ in rows:
+        _add(root, path, size, kind == "dir")
     return root
 
 
@@ -125,7 +128,12 @@ class DiveFigures:
     wasted_bytes: int  # dive's "inefficientBytes"
     size_bytes: int  # dive's "sizeBytes": every layer's entries' header sizes
     user_size_bytes: int  # all layers but the first
-    files: pd.DataFrame  # dive's "fileReference": path, count, bytes; largest first
+    inefficient: list[tuple[str, int, int]]  # dive's "fileReference": (path, count, bytes); largest first
+
+    @cached_property
+    def files(self) -> pd.DataFrame:
+        """Return dive's inefficient files as a table: path, count, bytes; largest first."""
+        return frame(self.inefficient, ["path", "count", "bytes"])
 
     @property
     def wasted_user_share(self) -> float:
@@ -135,7 +143,7 @@ class DiveFigures:
 
 def dive_figures(image: ImageFiles) -> DiveFigures:
     """Compute dive 0.13.1's efficiency, wasted bytes and inefficient files for an image."""
-    trees = [layer_tree(layer.entries) for layer in image.layers]
+    trees = [layer_tree(layer.rows) for layer in image.layers]
     seen: dict[str, list[int]] = {}  # path -> [visits, summed size, smallest size (-1: none yet)]
     for i, tree in enumerate(trees):
         below: _Node | None = None
@@ -161,11 +169,9 @@ def dive_figures(image: ImageFiles) -> DiveFigures:
                 data[2] = size
     smallest = sum(d[2] for d in seen.values())
     total = sum(d[1] for d in seen.values())
-    waste = [(p, d[0], d[1]) for p, d in seen.items() if d[0] >= 2]
-    files = pd.DataFrame(waste, columns=["path", "count", "bytes"]).sort_values(
-        ["bytes", "path"], ascending=[False, True], ignore_index=True)
+    waste = sorted(((p, d[0], d[1]) for p, d in seen.items() if d[0] >= 2), key=lambda w: (-w[2], w[0]))
     sizes = [layer.tar_bytes for layer in image.layers]
-    return DiveFigures(smallest / total if total else 1.0, int(files["bytes"].sum()), sum(sizes), sum(sizes[1:]), files)
+    return DiveFigures(smallest / total if total else 1.0, sum(w[2] for w in waste), sum(sizes), sum(sizes[1:]), waste)
 
 
 def dive_binary() -> str:
@@ -198,13 +204,15 @@ def compare_with_dive(archive: str | Path, dive: str = "", image: ImageFiles | N
     theirs = run_dive(archive, dive)["image"]
     ours = dive_figures(image or read_files_path(archive))
     their_files = {(f["file"], f["count"], f["sizeBytes"]) for f in theirs.get("fileReference") or []}
-    our_files = set(zip(ours.files["path"], ours.files["count"].astype(int), ours.files["bytes"].astype(int)))
+    our_files = set(ours.inefficient)
     differ = sorted(their_files ^ our_files)
     rows = [("efficiency", theirs["efficiencyScore"], ours.efficiency,
              abs(theirs["efficiencyScore"] - ours.efficiency) <= 1e-6),
             ("wasted bytes", theirs["inefficientBytes"], ours.wasted_bytes, theirs["inefficientBytes"] == ours.wasted_bytes),
             ("size bytes", theirs["sizeBytes"], ours.size_bytes, theirs["sizeBytes"] == ours.size_bytes),
             ("inefficient files", len(their_files), len(our_files), not differ)]
+    import pandas as pd
+
     table = pd.DataFrame(rows, columns=["figure", "dive", "kit", "equal"], dtype=object)
     table.attrs["differ"] = differ[:20]
     return table

@@ -9,13 +9,18 @@ Three rules, each off when its limit is None:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import pandas as pd
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from .dive import dive_figures
-from .inside import ImageFiles
-from .waste import leftovers
+from .inside import ImageFiles, frame
+from .waste import LEFTOVER_COLUMNS, leftover_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DIVE_FILE_COLUMNS = ["path", "count", "bytes"]
 
 
 @dataclass
@@ -26,7 +31,18 @@ class GateResult:
     limit: float
     value: float
     passed: bool
-    files: pd.DataFrame  # what made the value: dive's inefficient files, or the leftover files
+    rows: list[tuple] = field(repr=False)  # what made the value: dive's inefficient files, or the leftover files
+    columns: list[str] = field(repr=False)  # the rows' columns (DIVE_FILE_COLUMNS or waste.LEFTOVER_COLUMNS)
+
+    @cached_property
+    def files(self) -> pd.DataFrame:
+        """Return the files behind the value as a table."""
+        return frame(self.rows, self.columns)
+
+    def culprits(self, n: int = 5) -> list[tuple[str, int]]:
+        """Return the ``n`` largest files behind the value: (path, bytes)."""
+        size = self.columns.index("bytes" if "bytes" in self.columns else "size")
+        return sorted(((r[0], r[size]) for r in self.rows), key=lambda x: (-x[1], x[0]))[:n]
 
 
 def gate(image: ImageFiles, min_efficiency: float | None = 0.9, max_wasted_share: float | None = 0.1,
@@ -37,18 +53,20 @@ def gate(image: ImageFiles, min_efficiency: float | None = 0.9, max_wasted_share
         dive = dive_figures(image)
         if min_efficiency is not None:
             results.append(GateResult("efficiency", min_efficiency, dive.efficiency,
-                                      dive.efficiency >= min_efficiency, dive.files))
+                                      dive.efficiency >= min_efficiency, dive.inefficient, DIVE_FILE_COLUMNS))
         if max_wasted_share is not None:
             share = dive.wasted_user_share if dive.wasted_bytes else 0.0
-            results.append(GateResult("wasted share", max_wasted_share, share, share <= max_wasted_share, dive.files))
+            results.append(GateResult("wasted share", max_wasted_share, share, share <= max_wasted_share,
+                                      dive.inefficient, DIVE_FILE_COLUMNS))
     if max_leftover_bytes is not None:
-        found = leftovers(image, runtime=runtime)
-        total = int(found["size"].sum())
-        results.append(GateResult("leftovers", max_leftover_bytes, total, total <= max_leftover_bytes, found))
+        found = leftover_rows(image, runtime=runtime)
+        total = sum(r[1] for r in found)
+        results.append(GateResult("leftovers", max_leftover_bytes, total, total <= max_leftover_bytes, found,
+                                  LEFTOVER_COLUMNS))
     return results
 
 
 def gate_table(results: list[GateResult]) -> pd.DataFrame:
     """Return the verdicts as a table: rule, limit, value, passed, files (how many files are behind it)."""
-    return pd.DataFrame([(r.rule, r.limit, r.value, r.passed, len(r.files)) for r in results],
-                        columns=["rule", "limit", "value", "passed", "files"])
+    return frame([(r.rule, r.limit, r.value, r.passed, len(r.rows)) for r in results],
+                 ["rule", "limit", "value", "passed", "files"])

@@ -120,6 +120,14 @@ def open_layer(head: bytes, rest: IO[bytes]) -> tarfile.TarFile:
     return tarfile.open(fileobj=raw, mode="r|gz" if head[:2] == b"\x1f\x8b" else "r|")
 
 
+def seekable(f: IO[bytes]) -> bool:
+    """Say whether a file object can seek (a file on disk, bytes in memory), not just stream."""
+    try:
+        return bool(f.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def _is_layer(head: bytes) -> bool:
     return head[:2] == b"\x1f\x8b" or (len(head) >= 262 and head[257:262] == b"ustar")
 
@@ -129,13 +137,14 @@ def walk_archive(stream: IO[bytes], read_layer: Callable[[str, bytes, IO[bytes]]
     """Read a `docker save` archive (either layout) in one streamed pass.
 
     Every layer blob goes through ``read_layer(path, first 512 bytes, the rest)``; every JSON document
-    is parsed. A layer saved as a symlink to another (``docker save`` of several images writes a layer
+    is parsed. A stream that can seek (a saved file) is read at random: a layer's ``rest`` then can
+    seek too (``seekable``), so a reader may skip what it does not need instead of reading through it. A layer saved as a symlink to another (``docker save`` of several images writes a layer
     they share once) is the layer it names. Returns the layers' results and the documents, by path.
     """
     blobs: dict[str, T] = {}
     docs: dict[str, object] = {}
     links: dict[str, str] = {}
-    with tarfile.open(fileobj=stream, mode="r|") as outer:
+    with tarfile.open(fileobj=stream, mode="r:" if seekable(stream) else "r|", bufsize=1 << 20) as outer:
         for member in outer:
             if member.issym() and member.name.endswith(".tar"):
                 links[member.name] = posixpath.normpath(posixpath.join(posixpath.dirname(member.name), member.linkname))

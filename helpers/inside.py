@@ -13,6 +13,12 @@ the build info of the Go binaries found (``gobuild``). Per layer:
 Per image: ``tree``, the final file tree, each path with the layer that last wrote it; ``replaced``,
 every copy of a path that a later layer overwrote or deleted (bytes a learner pays for but never sees).
 Sizes are a tar entry's size: a file's bytes, 0 for folders, symlinks and hard links (as dive counts).
+
+Lean by design (a 750 MB image is read in about a second): a saved file is read at random, headers
+only, skipping every file's bytes; a Go binary's build info comes from a few pieces of it
+(``gobuild.build_info_from``). Every table is kept as plain rows (tuples, in the column order of
+``ENTRY_COLUMNS`` and the like); the pandas DataFrames (``entries``, ``files``, ``tree``, ...) are made
+on first use, so a caller that needs only figures (the command line's summary) never imports pandas.
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ import re
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
-from typing import IO
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING
 
 from . import gobuild
+from .dockerfile import instruction_of
 from .errors import KitError
-from .image import _Chunks, layout_of, open_layer, stream_from_engine, walk_archive
-from .store import instruction_of
+from .image import _Chunks, layout_of, open_layer, seekable, stream_from_engine, walk_archive
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ENTRY_COLUMNS = ["path", "kind", "size", "mode", "uid", "gid", "linkname"]
 FILE_COLUMNS = [*ENTRY_COLUMNS, "action", "marker"]
@@ -52,6 +61,17 @@ _KINDS = {tarfile.REGTYPE: "file", tarfile.AREGTYPE: "file", tarfile.CONTTYPE: "
           tarfile.BLKTYPE: "device", tarfile.FIFOTYPE: "fifo"}
 
 Row = tuple[str, str, int, int, int, int, str]  # ENTRY_COLUMNS
+FileRow = tuple[str, str, int, int, int, int, str, str, str]  # FILE_COLUMNS
+TreeRow = tuple[str, str, int, int, int, int, str, int, str]  # TREE_COLUMNS
+ReplacedRow = tuple[str, str, int, int, int, str]  # REPLACED_COLUMNS
+GoRow = tuple[str, int, str, str, str, str, str, str, str, str]  # GO_COLUMNS
+
+
+def frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    """Return rows as a DataFrame (pandas is imported here, on first need)."""
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)
 
 
 @dataclass
@@ -71,13 +91,23 @@ class LayerFiles:
     blob: str  # where it sits in the archive
     diff_id: str  # from the config's rootfs ("" when the config has none)
     created_by: str  # the Dockerfile line, as `docker history` shows it ("(missing)" without history)
-    entries: pd.DataFrame  # ENTRY_COLUMNS, in tar order, whiteout markers as they are
-    files: pd.DataFrame  # FILE_COLUMNS, by path
+    rows: list[Row]  # ENTRY_COLUMNS, in tar order, whiteout markers as they are
+    changes: list[FileRow]  # FILE_COLUMNS, by path
+
+    @cached_property
+    def entries(self) -> pd.DataFrame:
+        """Return its tar's entries as a table (ENTRY_COLUMNS), in tar order."""
+        return frame(self.rows, ENTRY_COLUMNS)
+
+    @cached_property
+    def files(self) -> pd.DataFrame:
+        """Return what it does to the layers below as a table (FILE_COLUMNS), by path."""
+        return frame(self.changes, FILE_COLUMNS)
 
     @property
     def tar_bytes(self) -> int:
         """Return the sum of its entries' sizes (what dive calls the layer's size)."""
-        return int(self.entries["size"].sum())
+        return sum(r[2] for r in self.rows)
 
 
 @dataclass
@@ -85,9 +115,9 @@ class ImageFiles:
     """An image's layers' files, its final file tree and its config, read from one archive."""
 
     layers: list[LayerFiles]
-    tree: pd.DataFrame  # TREE_COLUMNS, by path
-    replaced: pd.DataFrame  # REPLACED_COLUMNS: copies overwritten or deleted by a later layer
-    go_binaries: pd.DataFrame  # GO_COLUMNS: Go binaries of the final tree
+    tree_rows: list[TreeRow]  # TREE_COLUMNS, by path
+    replaced_rows: list[ReplacedRow]  # REPLACED_COLUMNS: copies overwritten or deleted by a later layer
+    go_rows: list[GoRow]  # GO_COLUMNS: Go binaries of the final tree
     config: dict = field(default_factory=dict)  # the image config (its "config" holds User, ExposedPorts)
     layout: str = ""  # "docker" (classic) or "oci"
     small: dict[str, bytes] = field(default_factory=dict)  # final contents of the SMALL_FILES present
@@ -96,9 +126,25 @@ class ImageFiles:
         """Return the Dockerfile line that made a layer."""
         return self.layers[layer].created_by
 
+    @cached_property
+    def tree(self) -> pd.DataFrame:
+        """Return the final file tree as a table (TREE_COLUMNS), by path."""
+        return frame(self.tree_rows, TREE_COLUMNS)
 
-def _kind(e: tarfile.TarInfo) -> str:
-    return _KINDS.get(e.type, "other")
+    @cached_property
+    def replaced(self) -> pd.DataFrame:
+        """Return every copy a later layer overwrote or deleted (REPLACED_COLUMNS), by path."""
+        return frame(self.replaced_rows, REPLACED_COLUMNS)
+
+    @cached_property
+    def go_binaries(self) -> pd.DataFrame:
+        """Return the Go binaries of the final tree and their build info (GO_COLUMNS), by path."""
+        return frame(self.go_rows, GO_COLUMNS)
+
+    @property
+    def size_bytes(self) -> int:
+        """Return the bytes of the final tree's files (tar sizes: links and folders weigh 0)."""
+        return sum(r[2] for r in self.tree_rows)
 
 
 def clean(name: str) -> str:
@@ -107,17 +153,28 @@ def clean(name: str) -> str:
     return "/" if path == "." else "/" + path.lstrip("/")
 
 
+def _open(head: bytes, rest: IO[bytes]) -> tarfile.TarFile:
+    """Open a layer blob: at random (headers only, file bytes skipped) where it can seek and is no gzip."""
+    if head[:2] != b"\x1f\x8b" and seekable(rest):
+        rest.seek(0)
+        return tarfile.open(fileobj=rest, mode="r:")
+    return open_layer(head, rest)
+
+
 def _read_layer(blob: str, head: bytes, rest: IO[bytes]) -> _RawLayer:
     """Read one layer blob: a row per entry, the small files' contents, Go binaries' build info."""
     layer = _RawLayer([], {}, {})
+    rows = layer.rows
     try:
-        with open_layer(head, rest) as tar:
+        with _open(head, rest) as tar:
+            at_random = tar.fileobj is rest  # else a stream: each file's bytes go by once
             for e in tar:
+                tar.members.clear()  # a TarFile keeps every header it read: keep none
                 path = clean(e.name)
                 if path == "/":
                     continue  # "./": the root itself (dive skips it too)
-                kind = _kind(e)
-                layer.rows.append((path, kind, e.size, e.mode, e.uid, e.gid, e.linkname))
+                kind = _KINDS.get(e.type, "other")
+                rows.append((path, kind, e.size, e.mode, e.uid, e.gid, e.linkname))
                 if kind != "file" or e.size == 0:
                     continue
                 if SMALL_FILES.match(path) and e.size <= SMALL_LIMIT:
@@ -125,10 +182,15 @@ def _read_layer(blob: str, head: bytes, rest: IO[bytes]) -> _RawLayer:
                 elif 64 <= e.size <= GO_LIMIT:
                     f = tar.extractfile(e)
                     first = f.read(4)
-                    if gobuild.is_executable(first):
+                    if not gobuild.is_executable(first):
+                        continue
+                    if at_random:
+                        info = gobuild.build_info_from(f, e.size)
+                    else:
                         data = first + f.read()
-                        if gobuild.GO_MAGIC in data:
-                            layer.go[path] = gobuild.build_info(data)
+                        info = gobuild.build_info(data) if gobuild.GO_MAGIC in data else None
+                    if info is not None:
+                        layer.go[path] = info
     except (tarfile.TarError, EOFError, OSError) as err:
         raise KitError("A layer of the image archive could not be read as a tar.",
                        "save the image again (`docker save IMAGE -o FILE`); the file may be cut short.",
@@ -162,7 +224,7 @@ class _Tree:
         self.kids.pop(path, None)
 
 
-def _apply(tree: _Tree, rows: list[Row], index: int) -> tuple[list[tuple], list[tuple]]:
+def _apply(tree: _Tree, rows: list[Row], index: int) -> tuple[list[FileRow], list[ReplacedRow]]:
     """Apply one layer's entries to the tree; return its FILE_COLUMNS rows and its REPLACED_COLUMNS rows."""
     writes: dict[str, Row] = {}
     marks: list[tuple[str, str, bool]] = []  # (target, marker, opaque)
@@ -202,9 +264,8 @@ def _apply(tree: _Tree, rows: list[Row], index: int) -> tuple[list[tuple], list[
     return files, replaced
 
 
-def _frame(rows: list[tuple], columns: list[str], sort: bool = True) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=columns)
-    return df.sort_values("path", kind="stable", ignore_index=True) if sort else df
+def _by_path(rows: list) -> list:
+    return sorted(rows, key=itemgetter(0))  # stable: a path twice keeps its order
 
 
 def history_of(config: dict, count: int) -> list[str]:
@@ -222,8 +283,7 @@ def files_of(blobs: dict[str, _RawLayer], docs: dict[str, object]) -> ImageFiles
     for i, blob in enumerate(paths):
         files, gone = _apply(tree, blobs[blob].rows, i)
         replaced += gone
-        layers.append(LayerFiles(i, blob, diff_ids[i], steps[i], _frame(blobs[blob].rows, ENTRY_COLUMNS, sort=False),
-                                 _frame(files, FILE_COLUMNS)))
+        layers.append(LayerFiles(i, blob, diff_ids[i], steps[i], blobs[blob].rows, _by_path(files)))
     final = [(*row, layer, steps[layer]) for row, layer in tree.at.values()]
     small = {p: c for p, (_, layer) in tree.at.items() if (c := blobs[paths[layer]].contents.get(p)) is not None}
     go = []
@@ -234,8 +294,7 @@ def files_of(blobs: dict[str, _RawLayer], docs: dict[str, object]) -> ImageFiles
             go.append((path, layer, info.get("go", ""), info.get("path", ""), info.get("main", ""),
                        s.get("CGO_ENABLED", ""), s.get("-trimpath", ""), s.get("-ldflags", ""),
                        " ".join(f"{k}={v}" for k, v in s.items()), info.get("error", "")))
-    return ImageFiles(layers, _frame(final, TREE_COLUMNS), _frame(replaced, REPLACED_COLUMNS),
-                      _frame(go, GO_COLUMNS), config, layout, small)
+    return ImageFiles(layers, _by_path(final), _by_path(replaced), _by_path(go), config, layout, small)
 
 
 def read_files(stream: IO[bytes]) -> ImageFiles:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from .inside import ImageFiles, frame
 
-from .inside import ImageFiles
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,25 @@ RECLAIM_COLUMNS = ["path", "kind", "size", "layer", "created_by", "how", "by_lay
 
 def rule_table(rules: tuple[Rule, ...] = LEFTOVER_RULES) -> pd.DataFrame:
     """Return the leftover rules as a table: pattern, kind, why, scope."""
-    return pd.DataFrame([(r.pattern, r.kind, r.why, r.scope) for r in rules], columns=["pattern", "kind", "why", "scope"])
+    return frame([(r.pattern, r.kind, r.why, r.scope) for r in rules], ["pattern", "kind", "why", "scope"])
+
+
+def leftover_rows(image: ImageFiles, rules: tuple[Rule, ...] = LEFTOVER_RULES, runtime: bool = True) -> list[tuple]:
+    """Return the final image's files (not folders) that a rule matches, the first matching rule each (LEFTOVER_COLUMNS).
+
+    ``runtime=False`` (a builder image) leaves out the rules whose scope is "runtime image".
+    """
+    compiled = [(r, r.regex(), re.compile(r.unless) if r.unless else None)
+                for r in rules if runtime or r.scope != "runtime image"]
+    found = []
+    for path, kind, size, *_, layer, created_by in image.tree_rows:
+        if kind == "dir":
+            continue
+        for rule, rx, unless in compiled:
+            if rx.match(path) and not (unless and unless.match(path)):
+                found.append((path, size, rule.kind, rule.why, rule.scope, layer, created_by))
+                break
+    return found
 
 
 def leftovers(image: ImageFiles, rules: tuple[Rule, ...] = LEFTOVER_RULES, runtime: bool = True) -> pd.DataFrame:
@@ -84,38 +104,39 @@ def leftovers(image: ImageFiles, rules: tuple[Rule, ...] = LEFTOVER_RULES, runti
 
     ``runtime=False`` (a builder image) leaves out the rules whose scope is "runtime image".
     """
-    tree = image.tree[image.tree["kind"] != "dir"]
-    compiled = [(r, r.regex(), re.compile(r.unless) if r.unless else None)
-                for r in rules if runtime or r.scope != "runtime image"]
-    found = []
-    for path, size, layer, created_by in zip(tree["path"], tree["size"], tree["layer"], tree["created_by"]):
-        for rule, rx, unless in compiled:
-            if rx.match(path) and not (unless and unless.match(path)):
-                found.append((path, int(size), rule.kind, rule.why, rule.scope, int(layer), created_by))
-                break
-    return pd.DataFrame(found, columns=LEFTOVER_COLUMNS)
+    return frame(leftover_rows(image, rules, runtime), LEFTOVER_COLUMNS)
+
+
+def kinds_of(rows: list[tuple]) -> list[tuple[str, int, str, int, int, str]]:
+    """Sum leftover rows per kind and layer: (kind, layer, created_by, files, bytes, why); largest first."""
+    sums: dict[tuple[str, int, str, str], list[int]] = {}
+    for _path, size, kind, why, _scope, layer, created_by in rows:
+        s = sums.setdefault((kind, layer, created_by, why), [0, 0])
+        s[0] += 1
+        s[1] += size
+    out = [(kind, layer, by, n, size, why) for (kind, layer, by, why), (n, size) in sums.items()]
+    return sorted(out, key=lambda r: (-r[4], r[0], r[1]))
 
 
 def leftovers_by_kind(found: pd.DataFrame) -> pd.DataFrame:
     """Sum leftovers per kind and layer: files, bytes, why, and the line that wrote them; largest first."""
-    if found.empty:
-        return pd.DataFrame(columns=["kind", "layer", "created_by", "files", "bytes", "why"])
-    out = found.groupby(["kind", "layer", "created_by", "why"], as_index=False).agg(
-        files=("path", "size"), bytes=("size", "sum"))
-    return out[["kind", "layer", "created_by", "files", "bytes", "why"]].sort_values(
-        "bytes", ascending=False, ignore_index=True)
+    rows = kinds_of(list(found[LEFTOVER_COLUMNS].itertuples(index=False, name=None)))
+    return frame(rows, ["kind", "layer", "created_by", "files", "bytes", "why"])
+
+
+def reclaimable_rows(image: ImageFiles) -> list[tuple]:
+    """Return every copy a later layer overwrote or deleted (bytes > 0), largest first (RECLAIM_COLUMNS)."""
+    steps = [layer.created_by for layer in image.layers]
+    rows = [(path, kind, size, layer, steps[layer], how, by, steps[by])
+            for path, kind, size, layer, by, how in image.replaced_rows if size > 0]
+    return sorted(rows, key=lambda r: (-r[2], r[0]))
 
 
 def reclaimable(image: ImageFiles) -> pd.DataFrame:
     """Return every copy of a path that a later layer overwrote or deleted (bytes > 0), with who wrote and who hid it."""
-    r = image.replaced[image.replaced["size"] > 0]
-    steps = [layer.created_by for layer in image.layers]
-    out = pd.DataFrame({"path": r["path"], "kind": r["kind"], "size": r["size"], "layer": r["layer"],
-                        "created_by": [steps[i] for i in r["layer"]], "how": r["how"], "by_layer": r["by_layer"],
-                        "by": [steps[i] for i in r["by_layer"]]}, columns=RECLAIM_COLUMNS)
-    return out.sort_values(["size", "path"], ascending=[False, True], ignore_index=True)
+    return frame(reclaimable_rows(image), RECLAIM_COLUMNS)
 
 
 def reclaimable_bytes(image: ImageFiles) -> int:
     """Return the bytes of every copy a later layer overwrote or deleted."""
-    return int(image.replaced["size"].sum())
+    return sum(r[2] for r in image.replaced_rows)
