@@ -121,6 +121,7 @@ class ImageFiles:
     config: dict = field(default_factory=dict)  # the image config (its "config" holds User, ExposedPorts)
     layout: str = ""  # "docker" (classic) or "oci"
     small: dict[str, bytes] = field(default_factory=dict)  # final contents of the SMALL_FILES present
+    tags: list[str] = field(default_factory=list)  # the names the archive gives the image (RepoTags, OCI ref names)
 
     def instruction(self, layer: int) -> str:
         """Return the Dockerfile line that made a layer."""
@@ -294,7 +295,22 @@ def files_of(blobs: dict[str, _RawLayer], docs: dict[str, object]) -> ImageFiles
             go.append((path, layer, info.get("go", ""), info.get("path", ""), info.get("main", ""),
                        s.get("CGO_ENABLED", ""), s.get("-trimpath", ""), s.get("-ldflags", ""),
                        " ".join(f"{k}={v}" for k, v in s.items()), info.get("error", "")))
-    return ImageFiles(layers, _by_path(final), _by_path(replaced), _by_path(go), config, layout, small)
+    return ImageFiles(layers, _by_path(final), _by_path(replaced), _by_path(go), config, layout, small, tags_of(docs))
+
+
+def tags_of(docs: dict[str, object]) -> list[str]:
+    """Return the names an archive gives its (first) image: manifest.json's RepoTags, else the OCI index's ref names."""
+    manifest = docs.get("manifest.json")
+    if isinstance(manifest, list) and manifest and isinstance(manifest[0], dict) and manifest[0].get("RepoTags"):
+        return [str(t) for t in manifest[0]["RepoTags"]]
+    index = docs.get("index.json")
+    names = []
+    for m in (index.get("manifests") or []) if isinstance(index, dict) else []:
+        notes = m.get("annotations") or {}
+        name = notes.get("io.containerd.image.name") or notes.get("org.opencontainers.image.ref.name")
+        if name and name not in names:
+            names.append(str(name))
+    return names[:1]
 
 
 def read_files(stream: IO[bytes]) -> ImageFiles:
