@@ -188,8 +188,10 @@ def surface_line(s: Surface) -> str:
         elif what == "exposed ports":
             parts.append(f"ports {which}" if count else "no exposed port")
         elif count:
-            short = {"shells": "", "package managers": "", "Go binaries": ""}
-            parts.append(f"{count} {what}" + (f" ({which})" if what in short and count <= 6 else ""))
+            one = {"shells": "shell", "package managers": "package manager", "setuid/setgid files": "setuid/setgid file",
+                   "OS packages": "OS package", "users": "user", "Go binaries": "Go binary"}
+            named = what in ("shells", "package managers") and count <= 6
+            parts.append(f"{count} {one.get(what, what) if count == 1 else what}" + (f" ({which})" if named else ""))
         else:
             parts.append(f"no {what}")
     return "; ".join(parts)
