@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from test_bad_input import assert_one_clear_message, cli
 from test_image import to_oci
-from test_inside import BUNDLES, archive, layer, one_image
+from test_inside import BUNDLES, DIVE, archive, layer, one_image
 
 from helpers.catalog import REPO
 from helpers.commands import inspect_command
@@ -186,3 +186,18 @@ def test_a_real_distroless_base_passes_the_gate(tmp_path: Path) -> None:
     proc = inspect(str(path), "--min-efficiency", "0.9", "--max-wasted-share", "0.1", "--max-leftovers", "1MB")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "efficiency 100.00 %" in proc.stdout and "no shells" in proc.stdout and "gate: passed" in proc.stdout
+
+
+@pytest.mark.skipif(not DIVE, reason="dive is not installed (pip install -r requirements-dev.txt)")
+def test_the_inside_benchmark_prints_its_table(wasteful: Path) -> None:
+    """Its numbers are reported, never asserted as goals: only that each row is there and measured."""
+    proc = cli("benchmark", "--inside", str(wasteful), "--repeat", "1", env=NO_ENGINE)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("inside benchmark ") and "fastest of 1 runs each" in lines[0]
+    assert lines[1].split() == ["what", "seconds", "peak", "RSS", "(MB)"]
+    rows = {line.rsplit(None, 2)[0].strip(): line.rsplit(None, 2)[1:] for line in lines[2:]}
+    assert list(rows) == ["kit: python -m helpers inspect (summary)", "kit: read + dive's figures (library)",
+                          "dive 0.13.1 --json"]
+    assert all(float(s) > 0 and float(mb) > 1 for s, mb in rows.values())
+    assert_one_clear_message(cli("benchmark", "--inside", "/nonexistent.tar", env=NO_ENGINE), "There is no file")
