@@ -9,24 +9,30 @@
     bundle save FILE    write every base image into one archive, to hand around a workshop room
     bundle load FILE    load such an archive
     benchmark           cold build, rebuild after editing main.go, size and layers per variant
+    benchmark --inside ARCHIVE   the kit's image reader vs dive on one saved archive: seconds, peak memory
+    inspect TARGET      what is inside an image: size, dive's efficiency and waste, reclaimable bytes,
+                        leftovers, attack surface (--files, --waste, --surface, --json); with limits
+                        (--min-efficiency, --max-wasted-share, --max-leftovers) a gate that exits 1
+                        when the image falls short. TARGET: a saved archive (offline), a variant, an image
     record              build and run every variant, write helpers/data/recording.json (for Binder)
+
+Exit codes: 0 done, 1 a check failed (doctor, images, the inspect gate), 2 a usage error or a kit error
+(one message, what to do), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from typing import Any
 
-from . import bases, benchmark, bundles, cleanup, doctor, engine, recording
-from .builds import build
 from .catalog import VARIANTS
-from .container import RunningApp
-from .engine import guarded
 from .errors import BuildInterrupted, KitError
-from .progress import TextProgress
-from .results import mb_text
-from .tables import engine_sizes, sizes_table
+
+# Each command imports what it needs when it runs: `inspect ARCHIVE` reads a file offline and needs
+# neither docker-py nor pandas, so it does not pay for loading them.
 
 
 def _names(arg: str) -> list[str]:
@@ -64,11 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     be = sub.add_parser("benchmark")
     be.add_argument("variants", nargs="*", help="default: all")
     be.add_argument("--no-cli", action="store_true", help="skip the `docker build` comparison")
+    be.add_argument("--inside", metavar="ARCHIVE",
+                    help="instead: time the kit's image reader against dive on this saved archive (no engine)")
+    be.add_argument("--repeat", type=int, default=3, help="with --inside: runs of each, the fastest shown (default 3)")
+    _inspect_parser(sub)
     sub.add_parser("record")
     args = p.parse_args(argv)
 
     try:
-        with guarded(f"running `{args.cmd}`"):
+        with _guard(args):
             return _command(args)
     except BuildInterrupted as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -84,8 +94,89 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def _inspect_parser(sub: Any) -> None:
+    """Add the ``inspect`` command and its flags."""
+    i = sub.add_parser("inspect", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="What is inside an image, read as `docker save` writes it.",
+                       epilog="TARGET: a saved archive (`docker save IMAGE -o FILE`, classic or OCI layout; read offline),\n"
+                              f"a variant ({', '.join(VARIANTS)}), or an image reference on the engine.\n"
+                              "Sizes: 1MB, 500kB, 2.5MiB, 0 (decimal kB/MB/GB as Docker writes them).\n"
+                              "Exit codes: 0 done (the gate passed), 1 the gate failed, 2 bad input.")
+    i.add_argument("target", metavar="TARGET", help="a saved archive, a variant or an image reference")
+    i.add_argument("--files", action="store_true", help="list the final file tree (with --layers: each layer's changes)")
+    i.add_argument("--layers", action="store_true", help="with --files: what each layer adds, changes and deletes")
+    i.add_argument("--waste", action="store_true",
+                   help="dive's figures and files, reclaimable copies with the line that wrote each, leftovers by rule")
+    i.add_argument("--surface", action="store_true", help="the attack surface: shells, package managers, setuid, users, Go")
+    i.add_argument("--json", action="store_true", help="everything as JSON (the file lists too with --files)")
+    i.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="rows per list in --waste and --files (default 10 for --waste, all for --files; 0: all)")
+    i.add_argument("--builder-image", action="store_true",
+                   help="the image builds programs: compilers and toolchains are not leftovers")
+    g = i.add_argument_group("gate (exit 1 when the image falls short of a limit given)")
+    g.add_argument("--min-efficiency", metavar="X", help="dive's efficiency at least X (0.9 or 90%%; dive's CI default 0.9)")
+    g.add_argument("--max-wasted-share", metavar="X",
+                   help="dive's wasted bytes at most X of the layers after the first (0.1 or 10%%; dive's CI default 0.1)")
+    g.add_argument("--max-leftovers", metavar="SIZE", help="leftover files at most SIZE (1MB, 500kB, 0)")
+
+
+def _guard(args: argparse.Namespace) -> contextlib.AbstractContextManager:
+    """Return what turns engine errors into kit errors; none for commands that read only files."""
+    if args.cmd == "inspect" or args.cmd == "benchmark" and args.inside:
+        return contextlib.nullcontext()  # they guard their own engine calls, if they make any
+    from .engine import guarded
+
+    return guarded(f"running `{args.cmd}`")
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    """Inspect one image; return 1 if a gate was asked for and failed."""
+    from . import inspection as ins
+
+    limits = (ins.parse_fraction(args.min_efficiency, "an efficiency") if args.min_efficiency is not None else None,
+              ins.parse_fraction(args.max_wasted_share, "a share of bytes", most=None) if args.max_wasted_share is not None else None,
+              ins.parse_size(args.max_leftovers) if args.max_leftovers is not None else None)
+    if args.layers and not args.files:
+        raise KitError("--layers goes with --files.", "write `--files --layers` to list each layer's changes.")
+    if args.limit is not None and args.limit < 0:
+        raise KitError(f"--limit {args.limit} is not a number of rows.", "give 0 (all) or more.")
+    target = ins.target_of(args.target)
+    x = ins.Inspection(target, ins.read_target(target), runtime=not args.builder_image)
+    results = ins.run_gate(x, *limits) if any(v is not None for v in limits) else None
+    if args.json:
+        print(ins.as_json(x, files=args.files, layers=args.layers, results=results))
+    else:
+        print(ins.summary_text(x))
+        said = ins.equivalent_command(target)
+        if said:
+            print(f"  the same with the docker CLI: {said}")
+        if args.files:
+            print("\n" + ins.files_text(x, layers=args.layers, limit=args.limit or 0))
+        if args.waste:
+            print("\n" + ins.waste_text(x, limit=10 if args.limit is None else args.limit))
+        if args.surface:
+            print("\n" + ins.surface_text(x))
+        if results is not None:
+            print("\n" + ins.gate_text(results))
+    return 1 if results is not None and not all(r.passed for r in results) else 0
+
+
 def _command(args: argparse.Namespace) -> int:
     """Carry out one parsed command; return its exit code."""
+    if args.cmd == "inspect":
+        return _inspect(args)
+    if args.cmd == "benchmark" and args.inside:
+        from .benchmark import inside_report
+
+        print(inside_report(args.inside, repeat=args.repeat))
+        return 0
+    from . import bases, benchmark, bundles, cleanup, doctor, engine, recording
+    from .builds import build
+    from .container import RunningApp
+    from .progress import TextProgress
+    from .results import mb_text
+    from .tables import engine_sizes, sizes_table
+
     if args.cmd == "doctor":
         report = doctor.checks()
         print(report)

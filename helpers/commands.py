@@ -86,3 +86,8 @@ def remove_command(containers: list[str], images: list[str]) -> str:
 def stop_command(name: str) -> str:
     """Return the command that stops and removes a container, as leaving the kit's `with` block does."""
     return f"docker rm -f {shlex.quote(name)}"
+
+
+def inspect_command(ref: str, path: str | Path = "image.tar") -> str:
+    """Return the commands that do what ``python -m helpers inspect IMAGE`` does: save the image, inspect the file."""
+    return f"{save_command(path, [ref])} && python -m helpers inspect {shlex.quote(str(path))}"

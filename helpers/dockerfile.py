@@ -3,7 +3,8 @@
 The kit needs two answers from a Dockerfile's text: which base image each ``ARG`` names by default
 (to swap in a local equivalent), and which ``FROM`` the image that is built stands on (to tell the
 base's layers from ours). Both follow the Dockerfile reference: ``ARG`` before the first ``FROM``,
-``FROM <image or stage> [AS name]``.
+``FROM <image or stage> [AS name]``. Back from a built image's history, ``instruction_of`` writes the
+Dockerfile line each step was.
 """
 
 from __future__ import annotations
@@ -97,3 +98,19 @@ def with_labels(text: str, labels: dict[str, str], target: str | None = None) ->
             end = starts[k + 1] if k + 1 < len(starts) else len(lines)
     label = "LABEL " + " ".join(f"{key}={json.dumps(value)}" for key, value in sorted(labels.items()))
     return "\n".join([*lines[:end], label, *lines[end:]]) + "\n"
+
+
+def instruction_of(created_by: str) -> str:
+    """Write a history step's CreatedBy as the Dockerfile line it came from, for either builder.
+
+    Classic: ``/bin/sh -c #(nop)  ENV X=1`` or ``/bin/sh -c go build``; BuildKit: ``RUN /bin/sh -c go
+    build # buildkit`` or ``COPY *.go ./ # buildkit``.
+    """
+    text = created_by.strip().removesuffix("# buildkit").strip()
+    if text.startswith("/bin/sh -c #(nop)"):
+        return text.removeprefix("/bin/sh -c #(nop)").strip()
+    if text.startswith("RUN /bin/sh -c "):
+        return "RUN " + text.removeprefix("RUN /bin/sh -c ")
+    if text.startswith("/bin/sh -c "):
+        return "RUN " + text.removeprefix("/bin/sh -c ")
+    return text

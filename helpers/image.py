@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import io
 import json
+import posixpath
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TypeVar
 
 from .errors import KitError
+
+T = TypeVar("T")
 
 GZIP_LEVEL = 6  # what `docker push` uses (Go's gzip.DefaultCompression)
 
@@ -111,16 +114,41 @@ def _layer(path: str, head: bytes, rest: IO[bytes], compress: bool) -> LayerStat
     return LayerStats(path, unpacked, blob_bytes, counter.n if gzipped else counter.gzipped(), entries)
 
 
+def open_layer(head: bytes, rest: IO[bytes]) -> tarfile.TarFile:
+    """Open a layer blob (a tar, or a gzipped tar) as a streamed tar, given its first bytes and the rest."""
+    raw = io.BufferedReader(_Counting(head, rest, gzip=False), buffer_size=1 << 20)
+    return tarfile.open(fileobj=raw, mode="r|gz" if head[:2] == b"\x1f\x8b" else "r|")
+
+
+def seekable(f: IO[bytes]) -> bool:
+    """Say whether a file object can seek (a file on disk, bytes in memory), not just stream."""
+    try:
+        return bool(f.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def _is_layer(head: bytes) -> bool:
     return head[:2] == b"\x1f\x8b" or (len(head) >= 262 and head[257:262] == b"ustar")
 
 
-def read_archive(stream: IO[bytes], compress: bool = True) -> ImageStats:
-    """Read a `docker save` archive (either layout) as it streams, and return its layers' figures."""
-    blobs: dict[str, LayerStats] = {}
+def walk_archive(stream: IO[bytes], read_layer: Callable[[str, bytes, IO[bytes]], T]
+                 ) -> tuple[dict[str, T], dict[str, object]]:
+    """Read a `docker save` archive (either layout) in one streamed pass.
+
+    Every layer blob goes through ``read_layer(path, first 512 bytes, the rest)``; every JSON document
+    is parsed. A stream that can seek (a saved file) is read at random: a layer's ``rest`` then can
+    seek too (``seekable``), so a reader may skip what it does not need instead of reading through it. A layer saved as a symlink to another (``docker save`` of several images writes a layer
+    they share once) is the layer it names. Returns the layers' results and the documents, by path.
+    """
+    blobs: dict[str, T] = {}
     docs: dict[str, object] = {}
-    with tarfile.open(fileobj=stream, mode="r|") as outer:
+    links: dict[str, str] = {}
+    with tarfile.open(fileobj=stream, mode="r:" if seekable(stream) else "r|", bufsize=1 << 20) as outer:
         for member in outer:
+            if member.issym() and member.name.endswith(".tar"):
+                links[member.name] = posixpath.normpath(posixpath.join(posixpath.dirname(member.name), member.linkname))
+                continue
             if not member.isfile():
                 continue
             f = outer.extractfile(member)
@@ -128,34 +156,50 @@ def read_archive(stream: IO[bytes], compress: bool = True) -> ImageStats:
                 continue
             head = f.read(512)
             if _is_layer(head):
-                blobs[member.name] = _layer(member.name, head, f, compress)
+                blobs[member.name] = read_layer(member.name, head, f)
             elif member.name.endswith(".json") or member.name.startswith("blobs/") and head[:1] == b"{":
                 try:
                     docs[member.name] = json.loads(head + f.read())
                 except ValueError:
                     pass
-    return ImageStats(*_ordered(blobs, docs))
+    for name, target in links.items():
+        if target in blobs:
+            blobs[name] = blobs[target]
+    return blobs, docs
 
 
-def _ordered(blobs: dict[str, LayerStats], docs: dict[str, object]) -> tuple[list[LayerStats], str]:
-    """Put the layers in the image's order, from manifest.json, else from the OCI index."""
+def read_archive(stream: IO[bytes], compress: bool = True) -> ImageStats:
+    """Read a `docker save` archive (either layout) as it streams, and return its layers' figures."""
+    blobs, docs = walk_archive(stream, lambda path, head, rest: _layer(path, head, rest, compress))
+    paths, layout, _ = layout_of(blobs, docs)
+    return ImageStats([blobs[p] for p in paths], layout)
+
+
+def layout_of(blobs: Mapping[str, object], docs: Mapping[str, object]) -> tuple[list[str], str, dict]:
+    """Return the image's layer paths in order (from manifest.json, else the OCI index), its layout and its config.
+
+    An archive of several images gives the first one's (as manifest.json lists them).
+    """
     layout = "oci" if "index.json" in docs else "docker"
     manifest = docs.get("manifest.json")
     if isinstance(manifest, list) and manifest:
         paths = manifest[0].get("Layers") or []
+        config = docs.get(manifest[0].get("Config") or "", {})
     else:
         index = docs.get("index.json") or {}
         digest = ((index.get("manifests") or [{}])[0]).get("digest", "") if isinstance(index, dict) else ""
         oci = docs.get("blobs/" + digest.replace(":", "/"), {})
         while isinstance(oci, dict) and oci.get("manifests"):  # an index inside the index
             oci = docs.get("blobs/" + oci["manifests"][0]["digest"].replace(":", "/"), {})
-        paths = ["blobs/" + x["digest"].replace(":", "/") for x in (oci or {}).get("layers", [])]
+        oci = oci if isinstance(oci, dict) else {}
+        paths = ["blobs/" + x["digest"].replace(":", "/") for x in oci.get("layers", [])]
+        config = docs.get("blobs/" + (oci.get("config") or {}).get("digest", "").replace(":", "/"), {})
     missing = [p for p in paths if p not in blobs]
     if missing or not paths:
         raise KitError("The image archive does not hold the layers its manifest names.",
                        "save the image again (`docker save IMAGE -o FILE`); the file may be cut short.",
                        detail=f"missing: {missing[:3]}" if missing else "no manifest found")
-    return [blobs[p] for p in paths], layout
+    return paths, layout, config if isinstance(config, dict) else {}
 
 
 def stream_from_engine(ref: str) -> Iterator[bytes]:

@@ -11,6 +11,7 @@ import time
 from docker.errors import APIError, ImageNotFound, NotFound
 
 from . import engine
+from .dockerfile import instruction_of
 from .labels import plain, repo_of
 from .results import Layer
 
@@ -113,22 +114,6 @@ def layers_of(image_ref: str, base_ref: str | None) -> list[Layer]:
     counts = [_rootfs_count(h.get("Id", "")) for h in history]
     counts[-1] = len((image.attrs.get("RootFS") or {}).get("Layers") or [])
     return _mark_filesystem(layers, counts)
-
-
-def instruction_of(created_by: str) -> str:
-    """Write a history step's CreatedBy as the Dockerfile line it came from, for either builder.
-
-    Classic: ``/bin/sh -c #(nop)  ENV X=1`` or ``/bin/sh -c go build``; BuildKit: ``RUN /bin/sh -c go
-    build # buildkit`` or ``COPY *.go ./ # buildkit``.
-    """
-    text = created_by.strip().removesuffix("# buildkit").strip()
-    if text.startswith("/bin/sh -c #(nop)"):
-        return text.removeprefix("/bin/sh -c #(nop)").strip()
-    if text.startswith("RUN /bin/sh -c "):
-        return "RUN " + text.removeprefix("RUN /bin/sh -c ")
-    if text.startswith("/bin/sh -c "):
-        return "RUN " + text.removeprefix("/bin/sh -c ")
-    return text
 
 
 def _rootfs_count(image_id: str) -> int | None:
