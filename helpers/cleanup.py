@@ -84,7 +84,6 @@ def kit_image_tags(bases: bool = False) -> list[str]:
 def clean(bases: bool = False) -> CleanReport:
     """Remove the kit's containers and built images; with ``bases``, the local base images too."""
     report = CleanReport()
-    client = engine.client()
     stale_steps, step_images = build_leftovers()
     for c in kit_containers() + stale_steps:
         try:
@@ -97,12 +96,10 @@ def clean(bases: bool = False) -> CleanReport:
             report.images.append(f"untagged {image_id.removeprefix('sha256:')[:12]}")
     # Built images first, local bases last: an image goes before the bases it stands on.
     for tag in sorted(kit_image_tags(bases), key=lambda t: t.startswith(LOCAL_NAMESPACE)):
-        try:
-            client.images.remove(tag)
+        removed = store.remove_tag(tag)  # with the untagged parents the containerd image store leaves
+        if removed:
             report.images.append(tag)
-        except NotFound:
-            pass
-        except APIError:
+        elif removed is False:
             report.kept.append(tag)
     return report
 

@@ -87,18 +87,26 @@ def remove_when_released(image_id: str | None, seconds: float = 15.0) -> bool:
     return True
 
 
+def remove_tag(tag: str) -> bool | None:
+    """Untag one tag (the image goes once nothing else names it, with its untagged parents).
+
+    Returns True when the tag is gone, False when the engine kept it (a container uses the image),
+    None when there was no such tag.
+    """
+    try:
+        parent = engine.client().images.get(tag).attrs.get("Parent") or ""
+        engine.client().images.remove(tag)
+    except (ImageNotFound, NotFound):
+        return None
+    except APIError:
+        return False
+    remove_if_untagged(parent)  # the containerd image store leaves the untagged parents; the classic one did not
+    return True
+
+
 def remove_tags(tags: list[str]) -> list[str]:
-    """Untag each of these tags (the image goes once nothing else names it); return those removed."""
-    removed = []
-    for tag in tags:
-        try:
-            parent = engine.client().images.get(tag).attrs.get("Parent") or ""
-            engine.client().images.remove(tag)
-            removed.append(tag)
-        except (APIError, NotFound):
-            continue
-        remove_if_untagged(parent)  # the containerd image store leaves the untagged parents; the classic one did not
-    return removed
+    """Untag each of these tags (see ``remove_tag``); return those removed."""
+    return [tag for tag in tags if remove_tag(tag)]
 
 
 def layers_of(image_ref: str, base_ref: str | None) -> list[Layer]:

@@ -47,17 +47,18 @@ def test_clean_removes_what_the_terminal_cells_made(learner_image, docker_engine
     labels (the exercise's Dockerfile has no LABEL line): clean finds them by name, and only them."""
     from helpers.terminal import Placeholders, run_live
 
-    (tmp_path / "Dockerfile").write_text("FROM {base}\nRUN echo typed > /typed.txt\n".format(
-        base=Placeholders().base("alpine")))
+    (tmp_path / "typed.txt").write_text("typed in a terminal\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY typed.txt /typed.txt\n")  # no label to inherit
     mine = "learner-own-container"
-    run_live(f"DOCKER_BUILDKIT=0 docker build -q --tag cms-daq-workshop-typed {tmp_path}\n"
-             "docker run -d --name cms-daq-simple-app-typed cms-daq-workshop-typed sleep 300\n"
-             f"docker run -d --name {mine} {LEARNER_TAG} sleep 300", Placeholders(), echo=False)
     try:
-        assert "org.cms-daq-kit.managed" not in (docker_engine.images.get("cms-daq-workshop-typed").labels or {})
+        run_live(f"DOCKER_BUILDKIT=0 docker build -q --tag cms-daq-workshop-typed {tmp_path}\n"
+                 "docker create --name cms-daq-simple-app-typed cms-daq-workshop-typed /typed.txt\n"
+                 f"docker create --name {mine} {LEARNER_TAG}", Placeholders(), echo=False)
+        assert not docker_engine.images.get("cms-daq-workshop-typed").labels  # the old, label-only clean missed it
         report = cleanup.clean()
-        assert "cms-daq-simple-app-typed" in report.containers and "cms-daq-workshop-typed" in report.images
-        assert mine not in report.containers and docker_engine.containers.get(mine).status == "running"
+        assert "cms-daq-simple-app-typed" in report.containers and "cms-daq-workshop-typed:latest" in report.images
+        assert mine not in report.containers and docker_engine.containers.get(mine).name == mine
         assert not docker_engine.containers.list(all=True, filters={"name": "cms-daq-simple-app-typed"})
     finally:
-        docker_engine.containers.get(mine).remove(force=True)
+        run_live(f"docker rm -f {mine} cms-daq-simple-app-typed\ndocker image rm -f cms-daq-workshop-typed || true",
+                 Placeholders(), echo=False)
