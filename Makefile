@@ -7,7 +7,7 @@ PYTHON ?= python3
 # Quiet pip, minus this machine's notes about missing local package mirrors.
 PIP_QUIET := 2>&1 | { grep -v "Location 'file:" || true; }
 
-.PHONY: setup engine venv images browser lessons test bench clean
+.PHONY: setup engine venv images dev browser lessons test bench clean
 
 ## Set everything up: a Docker engine, the Python environment, the base images.
 setup: engine venv images
@@ -29,11 +29,16 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 images: venv
 	$(PY) -m helpers images
 
-# For the test suite's real-browser test: Debian's Chromium and Python Playwright.
-browser: $(VENV)/.browser
-$(VENV)/.browser: requirements-dev.txt $(VENV)/.installed
-	bash scripts/browser-up.sh
+# What the tests and the benchmark need beside the lessons: Playwright, dive (requirements-dev.txt).
+dev: $(VENV)/.dev
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-dev.txt $(PIP_QUIET)
+	touch $@
+
+# For the test suite's real-browser test: Debian's Chromium (Python Playwright drives it).
+browser: $(VENV)/.browser
+$(VENV)/.browser: $(VENV)/.dev
+	bash scripts/browser-up.sh
 	touch $@
 
 ## Set up, then open the lessons in JupyterLab.
@@ -46,9 +51,13 @@ lessons: setup
 test: setup browser
 	PY=$(PY) bash scripts/test-all.sh
 
-## Build times, rebuild times, sizes and layers per variant, as a table.
-bench: setup
+## Build times, rebuild times, sizes and layers per variant, as a table; then the kit's image reader beside
+## dive on the debian variant (about 760 MB), saved once with `docker save`.
+bench: setup dev
 	$(PY) -m helpers benchmark
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  docker save cms-daq-workshop-debian:latest -o "$$tmp/debian.tar" && \
+	  $(PY) -m helpers benchmark --inside "$$tmp/debian.tar"
 
 ## Remove the kit's containers and images (keeps the base images).
 clean: venv
