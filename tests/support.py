@@ -157,3 +157,17 @@ class SpareEngine:
                   if line.split()[1].startswith(str(self.root))]
         for m in sorted(mounts, reverse=True):
             subprocess.run(["umount", "-l", m], capture_output=True)
+
+
+def tar_of(files: dict[str, bytes]) -> bytes:
+    """Return a tar archive holding these files (name -> bytes), in this order."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

@@ -14,21 +14,12 @@ import json
 import tarfile
 
 import pytest
+from support import tar_of
 
 from helpers import engine
 from helpers.errors import KitError
 from helpers.image import read_archive, read_image, stream_from_engine
 from helpers.sizes import image_store
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def _layer_tar() -> bytes:
@@ -68,12 +59,12 @@ def to_oci(classic: bytes) -> bytes:
                                "layers": [blob(x) for x in layers]}).encode()
     files["index.json"] = json.dumps({"schemaVersion": 2, "manifests": [blob(oci_manifest)]}).encode()
     files["oci-layout"] = b'{"imageLayoutVersion": "1.0.0"}'
-    return _tar(dict(reversed(list(files.items()))))  # index last: a streamed reader must cope
+    return tar_of(dict(reversed(list(files.items()))))  # index last: a streamed reader must cope
 
 
 def test_a_layer_counts_files_like_the_engine() -> None:
     """1000 + 11 bytes of files, a symlink counted as its target's length (3), the hard link once."""
-    classic = _tar({"abc/layer.tar": _layer_tar(), "manifest.json": b'[{"Layers": ["abc/layer.tar"]}]'})
+    classic = tar_of({"abc/layer.tar": _layer_tar(), "manifest.json": b'[{"Layers": ["abc/layer.tar"]}]'})
     stats = read_archive(io.BytesIO(classic))
     assert stats.layout == "docker" and stats.unpacked_bytes == 1000 + 11 + 3
     assert stats.layers[0].blob_bytes == len(_layer_tar())
@@ -81,7 +72,7 @@ def test_a_layer_counts_files_like_the_engine() -> None:
 
 
 def test_an_archive_without_its_layers_is_one_clear_error() -> None:
-    broken = _tar({"manifest.json": b'[{"Layers": ["abc/layer.tar"]}]'})
+    broken = tar_of({"manifest.json": b'[{"Layers": ["abc/layer.tar"]}]'})
     with pytest.raises(KitError, match="does not hold the layers"):
         read_archive(io.BytesIO(broken))
 
@@ -106,7 +97,7 @@ def test_a_symlink_counts_its_target_in_bytes() -> None:
         link = tarfile.TarInfo("etc/ssl/certs/x.0")
         link.type, link.linkname = tarfile.SYMTYPE, "Főtanúsítvány.pem"
         t.addfile(link)
-    archive = _tar({"abc/layer.tar": buf.getvalue(), "manifest.json": b'[{"Layers": ["abc/layer.tar"]}]'})
+    archive = tar_of({"abc/layer.tar": buf.getvalue(), "manifest.json": b'[{"Layers": ["abc/layer.tar"]}]'})
     assert read_archive(io.BytesIO(archive)).unpacked_bytes == len("Főtanúsítvány.pem".encode()) == 21
 
 

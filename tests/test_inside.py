@@ -19,6 +19,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from support import tar_of
 from test_image import to_oci
 
 from helpers.dive import compare_with_dive, dive_figures
@@ -66,13 +67,7 @@ def archive(*layers: bytes, steps: list[str] | None = None, config: dict | None 
     files = {f"{d[7:]}/layer.tar": x for d, x in zip(diff_ids, layers)}
     manifest = [{"Config": cfg_name, "RepoTags": ["t:latest"], "Layers": list(files)}]
     files |= {cfg_name: cfg, "manifest.json": json.dumps(manifest).encode()}
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return tar_of(files)
 
 
 def read(data: bytes) -> ImageFiles:
