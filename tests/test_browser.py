@@ -355,7 +355,10 @@ def test_lesson_05_a_changed_choice_adds_a_bar(browser: Browser, lab: Lab) -> No
         before = _bars(page, 0)
         assert before == len(VARIANTS) + 1  # every variant, and the default pair built by a plain call
         runtime = page.locator(".widget-dropdown select").nth(1)
-        runtime.select_option(label=runtime.locator("option", has_text="alpine:3.16").first.inner_text())
+        # By index: an option's label, read back as text, may not match it to the space (a CI run timed out so).
+        index = runtime.evaluate("(s) => [...s.options].findIndex(o => o.text.includes('alpine:3.16'))")
+        assert index >= 0, runtime.evaluate("(s) => [...s.options].map(o => o.text)")
+        runtime.select_option(index=index)
         page.get_by_role("button", name="Build and run").click()
         try:
             page.wait_for_function(
