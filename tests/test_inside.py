@@ -8,7 +8,6 @@ the real base images are compared with dive when their bundle is on this machine
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import io
 import json
@@ -303,42 +302,3 @@ def _manifest_only() -> bytes:
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
-
-
-# The real base images: a bundle of all five (`python -m helpers bundle`) holds several images, and
-# saves a layer they share once (a symlink elsewhere); dive reads only an archive's first image and such
-# a layer as empty, so each image is first written to an archive of its own.
-BUNDLES = sorted(glob.glob(os.environ.get("KIT_BASES_ARCHIVE", "/var/cache/kit-engines/kit-bases-*.tar")))
-
-
-def one_image(bundle: str, index: int, dest: Path) -> Path:
-    """Write the ``index``-th image of a multi-image `docker save` archive to an archive of its own."""
-    with tarfile.open(bundle) as src:
-        entry = json.loads(src.extractfile("manifest.json").read())[index]
-        members = {m.name.rstrip("/"): m for m in src.getmembers()}
-        with tarfile.open(dest, "w") as out:
-            for name in [entry["Config"], *entry["Layers"]]:
-                m = members[name]
-                while m.issym():
-                    m = members[os.path.normpath(os.path.join(os.path.dirname(m.name), m.linkname))]
-                info = tarfile.TarInfo(name)
-                info.size = m.size
-                out.addfile(info, src.extractfile(m))
-            data = json.dumps([entry]).encode()
-            info = tarfile.TarInfo("manifest.json")
-            info.size = len(data)
-            out.addfile(info, io.BytesIO(data))
-    return dest
-
-
-@needs_dive
-@pytest.mark.skipif(not BUNDLES, reason="no bundle of the real base images here (/var/cache/kit-engines/kit-bases-*.tar"
-                                        " or KIT_BASES_ARCHIVE): only an engine machine has one")
-def test_the_real_bases_agree_with_dive(tmp_path: Path) -> None:
-    with tarfile.open(BUNDLES[-1]) as src:
-        count = len(json.loads(src.extractfile("manifest.json").read()))
-    for i in range(count):
-        path = one_image(BUNDLES[-1], i, tmp_path / f"image-{i}.tar")
-        table = compare_with_dive(path, DIVE)
-        assert table["equal"].all(), (i, table.to_string(), table.attrs["differ"])
-        path.unlink()

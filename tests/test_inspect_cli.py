@@ -10,13 +10,12 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
 from test_bad_input import assert_one_clear_message, cli
 from test_image import to_oci
-from test_inside import BUNDLES, DIVE, archive, layer, one_image
+from test_inside import DIVE, archive, layer
 
 from helpers.catalog import REPO
 from helpers.commands import inspect_command
@@ -175,17 +174,6 @@ def test_sizes_and_shares_are_read_as_docker_writes_them() -> None:
 def test_the_engine_path_says_the_docker_commands_it_stands_for() -> None:
     assert inspect_command("cms-daq-workshop-multistage:latest") == (
         "docker save -o image.tar cms-daq-workshop-multistage:latest && python -m helpers inspect image.tar")
-
-
-@pytest.mark.skipif(not BUNDLES, reason="no bundle of the real base images here (/var/cache/kit-engines/kit-bases-*.tar"
-                                        " or KIT_BASES_ARCHIVE): only an engine machine has one")
-def test_a_real_distroless_base_passes_the_gate(tmp_path: Path) -> None:
-    with tarfile.open(BUNDLES[-1]) as src:
-        names = [m["RepoTags"][0] for m in json.loads(src.extractfile("manifest.json").read())]
-    path = one_image(BUNDLES[-1], next(i for i, n in enumerate(names) if "distroless" in n), tmp_path / "distroless.tar")
-    proc = inspect(str(path), "--min-efficiency", "0.9", "--max-wasted-share", "0.1", "--max-leftovers", "1MB")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "efficiency 100.00 %" in proc.stdout and "no shells" in proc.stdout and "gate: passed" in proc.stdout
 
 
 @pytest.mark.skipif(not DIVE, reason="dive is not installed (pip install -r requirements-dev.txt)")
