@@ -22,19 +22,15 @@ _WHERE = {
     "KitError": "errors",
     "EXERCISE_TARGET_MB": "exercise",
     **dict.fromkeys(["architecture", "banner", "base_chooser", "base_table", "build", "build_all", "build_custom",
-                     "check_answer", "check_exercise", "image_list", "mode", "register_magics", "run", "setup_check",
-                     "show_dockerfile"], "lessons"),
-    "layers_chart": "plots", "size_chart": "plots",
+                     "check_answer", "check_exercise", "image_list", "look_inside", "mode", "register_magics", "run",
+                     "setup_check", "show_dockerfile"], "lessons"),
+    **dict.fromkeys(["files_treemap", "folder_diff_chart", "layers_chart", "size_chart", "surface_chart"], "plots"),
     "BuildResult": "results", "mb_text": "results",
-    **dict.fromkeys(["bases_used", "layers_table", "reduction_table", "sizes_table", "three_sizes"], "tables"),
+    **dict.fromkeys(["bases_used", "layer_files", "layers_table", "leftovers_table", "reduction_table", "sizes_table",
+                     "surface_table", "three_sizes", "waste_table"], "tables"),
 }
 
-__all__ = [
-    "BASES", "EXERCISE_TARGET_MB", "VARIANTS", "BuildResult", "KitError", "architecture", "banner", "base_chooser",
-    "base_table", "bases_used", "build", "build_all", "build_custom", "check_answer", "check_exercise", "image_list",
-    "layers_chart", "layers_table", "mb_text", "mode", "reduction_table", "run", "setup_check", "show_dockerfile",
-    "size_chart", "sizes_table", "three_sizes", "variant",
-]
+__all__ = sorted(n for n in _WHERE if n != "register_magics")  # the magic registers itself
 
 
 def __getattr__(name: str) -> Any:

@@ -103,10 +103,15 @@ QUESTIONS: dict[str, Question] = {q.key: q for q in [
     Question("05-runtime-cost", "In MB, how much bigger is the distroless variant than the plain multi-stage one?",
              lambda rs: round((_by(rs, "distroless").size_bytes - _by(rs, "multistage").size_bytes) / 1e6, 2),
              "subtract the two sizes in helpers.sizes_table(results)", 0.02),
+    Question("07-go-build-cache", "In MB, how much of Go's build cache does the debian image ship?",
+             lambda c: round(sum(r[4] for r in c.leftovers if r[0] == "go build cache") / 1e6, 2),
+             "helpers.leftovers_table(inside): the row of kind `go build cache`", 0.01),
+    Question("08-no-shell", "How many of the seven variants ship no shell at all?",
+             lambda cs: sum(not c.surface["shells"] for c in cs), "the `shells` column of helpers.surface_table(insides)"),
 ]}
 
 
-def check_answer(key: str, answer: float | str | None, results: list[BuildResult] | pd.DataFrame) -> Checklist:
+def check_answer(key: str, answer: float | str | None, results: Any) -> Checklist:
     """Check a learner's answer to a lesson's question against their own measured results (or table)."""
     q = QUESTIONS[key]
     report = Checklist(all_pass="Right!", not_yet="Not yet: look again, change your answer and run the cell again.")

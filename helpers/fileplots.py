@@ -69,7 +69,12 @@ def file_boxes(image: ImageFiles, depth: int = 3, min_share: float = 0.01) -> pd
 
 def files_treemap(image: ImageFiles, depth: int = 3, min_share: float = 0.01, title: str = "") -> go.Figure:
     """Return a treemap of the image's files by folder, each box coloured by the layer (Dockerfile line) that wrote it."""
-    leaves = file_boxes(image, depth, min_share)
+    return treemap_of(file_boxes(image, depth, min_share), [layer.created_by for layer in image.layers],
+                      image.size_bytes, depth, title)
+
+
+def treemap_of(leaves: pd.DataFrame, layers: list[str], size_bytes: int, depth: int = 3, title: str = "") -> go.Figure:
+    """Return the treemap of ``file_boxes`` leaves; ``layers`` names each layer's Dockerfile line (the legend)."""
     folders: dict[str, int] = defaultdict(int)
     for parent, size in zip(leaves["parent"], leaves["bytes"]):
         node = parent
@@ -88,14 +93,25 @@ def files_treemap(image: ImageFiles, depth: int = 3, min_share: float = 0.01, ti
     fig = go.Figure(go.Treemap(ids=ids, parents=parents, labels=labels, values=values, text=text,
                                branchvalues="remainder", marker=dict(colors=colors), maxdepth=depth + 1,
                                texttemplate="%{label}<br>%{text}", hovertemplate="%{id}<br>%{text}<extra></extra>"))
-    for i, layer in enumerate(image.layers):  # a treemap has no legend of its own: one entry per layer
-        fig.add_scatter(x=[None], y=[None], mode="markers", name=f"layer {i}: {layer.created_by[:60]}",
+    for i, created_by in enumerate(layers):  # a treemap has no legend of its own: one entry per layer
+        fig.add_scatter(x=[None], y=[None], mode="markers", name=f"layer {i}: {created_by[:60]}",
                         marker=dict(color=layer_color(i), size=12, symbol="square"))
-    fig.update_layout(title=title or f"Where the bytes are, by folder ({image.size_bytes / MB:.2f} MB of files)",
+    fig.update_layout(title=title or f"Where the bytes are, by folder ({size_bytes / MB:.2f} MB of files)",
                       xaxis=dict(visible=False), yaxis=dict(visible=False), plot_bgcolor="white",
                       legend=dict(orientation="h", y=-0.02, yanchor="top"), margin=dict(t=60, l=10, r=10, b=10),
                       height=560)
     return fig
+
+
+def folder_sums(image: ImageFiles, depth: int = 1) -> list[tuple[str, int, int]]:
+    """Return the image's files summed per folder (cut at ``depth``): (folder, bytes, files), by folder."""
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for path, kind, size, *_ in image.tree_rows:
+        if kind != "dir" and size > 0:
+            s = sums[_cut(path, depth)]
+            s[0] += size
+            s[1] += 1
+    return sorted((folder, b, n) for folder, (b, n) in sums.items())
 
 
 def folder_diff(a: ImageFiles, b: ImageFiles, depth: int = 1, min_share: float = 0.01) -> pd.DataFrame:
@@ -103,21 +119,26 @@ def folder_diff(a: ImageFiles, b: ImageFiles, depth: int = 1, min_share: float =
 
     Folders under ``min_share`` of both images are summed into one "(other)" row. Largest in A first.
     """
+    return diff_of(folder_sums(a, depth), a.size_bytes, folder_sums(b, depth), b.size_bytes, min_share)
+
+
+def diff_of(sums_a: list[tuple[str, int, int]], total_a: int, sums_b: list[tuple[str, int, int]], total_b: int,
+            min_share: float = 0.01) -> pd.DataFrame:
+    """Return ``folder_diff`` from each image's ``folder_sums`` and its bytes (DIFF_COLUMNS)."""
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for i, image in enumerate((a, b)):
-        for path, kind, size, *_ in image.tree_rows:
-            if kind != "dir" and size > 0:
-                s = sums[_cut(path, depth)]
-                s[i] += size
-                s[2 + i] += 1
-    totals = [max(1, a.size_bytes), max(1, b.size_bytes)]
-    rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for i, rows in enumerate((sums_a, sums_b)):
+        for folder, size, files in rows:
+            s = sums[folder]
+            s[i] += size
+            s[2 + i] += files
+    totals = [max(1, total_a), max(1, total_b)]
+    out_rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for folder, s in sums.items():
         small = s[0] < min_share * totals[0] and s[1] < min_share * totals[1]
-        r = rows[OTHER if small else folder]
+        r = out_rows[OTHER if small else folder]
         for k in range(4):
             r[k] += s[k]
-    out = [(f, s[0], s[1], s[0] - s[1], s[2], s[3]) for f, s in rows.items()]
+    out = [(f, s[0], s[1], s[0] - s[1], s[2], s[3]) for f, s in out_rows.items()]
     out.sort(key=lambda r: (r[0] == OTHER, -r[1], -r[2], r[0]))
     return pd.DataFrame(out, columns=DIFF_COLUMNS)
 
@@ -134,6 +155,11 @@ def diff_chart(a: ImageFiles, b: ImageFiles, names: tuple[str, str] = ("A", "B")
                min_share: float = 0.01) -> tuple[go.Figure, pd.DataFrame]:
     """Return a chart of two images side by side, MB per folder, and the table behind it (``diff_table``)."""
     table = diff_table(folder_diff(a, b, depth, min_share), names)
+    return diff_chart_of(table, names), table
+
+
+def diff_chart_of(table: pd.DataFrame, names: tuple[str, str]) -> go.Figure:
+    """Return the chart of a ``diff_table``: MB per folder, the two images side by side."""
     rows = table.iloc[::-1]  # plotly draws the first bar at the bottom: the largest folder goes on top
     fig = go.Figure()
     for name, color in zip(names, ("#c7c7c7", "#1f77b4")):
@@ -146,4 +172,4 @@ def diff_chart(a: ImageFiles, b: ImageFiles, names: tuple[str, str] = ("A", "B")
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
                       margin=dict(t=90, r=110), height=160 + 50 * len(table))
     fig.update_traces(cliponaxis=False)
-    return fig, table
+    return fig

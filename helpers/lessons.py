@@ -14,7 +14,8 @@ from . import source, tables
 from .builds import require_dockerfile
 from .catalog import BASES, REPO, VARIANTS, variant
 from .checks import Checklist
-from .commands import image_list_command
+from .commands import image_list_command, inspect_command
+from .contents import Contents
 from .container import RunningApp
 from .engine import guarded
 from .exercise import check_answer as _check_answer
@@ -101,6 +102,18 @@ def image_list(results: list[BuildResult]) -> pd.DataFrame:
     return tables.image_list(results)
 
 
+@guarded("looking inside the image")
+def look_inside(result: BuildResult) -> Contents:
+    """Read what is inside a built image: each layer's files, the waste, the leftovers, the attack surface.
+
+    Live, the image is read as `docker save` streams it (nothing is written to disk); recorded, the
+    recording's reading of the same variant is shown.
+    """
+    contents = source.current().contents(result)
+    show_command_once("inspect", inspect_command(result.tag))
+    return contents
+
+
 @guarded("starting a container")
 def run(image: str | BuildResult, host_port: int | None = None) -> RunningApp:
     """Run an image on a free host port (use it in a ``with`` block); replay it in recorded mode."""
@@ -126,7 +139,7 @@ def check_exercise(dockerfile: str | Path) -> Checklist | None:
 
 
 def check_answer(key: str, answer: float | str | None,
-                 results: BuildResult | list[BuildResult] | pd.DataFrame) -> Checklist:
+                 results: BuildResult | list[BuildResult] | pd.DataFrame | Contents | list[Contents]) -> Checklist:
     """Check your answer to a lesson's closing question against your own results (a cell shows the verdict)."""
     return _check_answer(key, answer, [results] if isinstance(results, BuildResult) else results)
 

@@ -1,15 +1,19 @@
-"""Plotly figures of build results: sizes (log scale, beside the workshop's figures) and layers.
+"""Plotly figures of build results: sizes (log scale, beside the workshop's figures) and layers; and of
+what is inside an image (a treemap of its files, two images side by side, the attack surface).
 
-Figures read BuildResults only; they never call the engine. Bars are horizontal, so a long name
+Figures read BuildResults and ``contents.Contents`` only; they never call the engine. Bars are horizontal, so a long name
 (a custom build's two bases) reads on one line and each value label has room of its own. The
 renderer is plotly's mimetype renderer: a notebook stores the figure's JSON, not the 3MB plotly.js.
 """
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from .contents import Contents
+from .fileplots import TREE_COLUMNS, diff_chart_of, diff_of, diff_table, treemap_of
 from .results import MB, BuildResult, mb_text
 
 pio.renderers.default = "plotly_mimetype"
@@ -70,3 +74,32 @@ def _laid_out(fig: go.Figure, title: str, xaxis: dict, n_bars: int, barmode: str
     )
     fig.update_traces(cliponaxis=False)  # a value label past the longest bar stays whole
     return fig
+
+
+# --- what is inside (lessons 07 and 08) -----------------------------------------------------------
+
+def files_treemap(c: Contents) -> go.Figure:
+    """Return a treemap of an image's files by folder, each box coloured by the layer that wrote it."""
+    return treemap_of(pd.DataFrame(c.boxes, columns=TREE_COLUMNS), [row[1] for row in c.layers], c.size_bytes,
+                      title=f"{c.variant}: where the bytes are, by folder ({mb_text(c.size_bytes)} of files)")
+
+
+def folder_diff_chart(a: Contents, b: Contents) -> tuple[go.Figure, pd.DataFrame]:
+    """Return two images side by side, MB per top folder, and the table behind the chart (what is gone)."""
+    names = (a.variant, b.variant)
+    table = diff_table(diff_of(a.folders, a.size_bytes, b.folders, b.size_bytes), names)
+    return diff_chart_of(table, names), table
+
+
+SURFACE_COUNTS = ["shells", "package managers", "setuid/setgid files", "users"]
+
+
+def surface_chart(contents: list[Contents]) -> go.Figure:
+    """Return a bar chart per image of what an intruder would find: shells, package managers, setuid files, users."""
+    fig = go.Figure()
+    names = [c.variant for c in contents][::-1]  # the first image on top
+    for what in SURFACE_COUNTS:
+        counts = [len(c.surface[what]) for c in contents][::-1]
+        fig.add_bar(name=what, y=names, x=counts, orientation="h", text=[str(n) if n else "" for n in counts])
+    return _laid_out(fig, "What an intruder would find in each image", dict(title="how many"), len(contents) * 2,
+                     "group")

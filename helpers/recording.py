@@ -20,7 +20,9 @@ from .bases import BaseState
 from .builds import build
 from .catalog import REPO, VARIANTS
 from .container import RunningApp
+from .contents import Contents
 from .errors import RecordingMissing
+from .inside import read_image_files
 from .progress import QuietProgress, Say
 from .results import BuildResult
 
@@ -30,7 +32,8 @@ RECORDING = Path(__file__).resolve().parent / "data" / "recording.json"
 #: What a recording depends on: change any of these and the recording is stale (a test says so).
 INPUTS = ["app/*.go", "app/go.mod", "app/.dockerignore", "dockerfiles/Dockerfile.*", "dockerfiles/bases/Dockerfile.*",
           "helpers/builds.py", "helpers/builders.py", "helpers/store.py", "helpers/results.py",
-          "helpers/sizes.py", "helpers/image.py", "helpers/terminal.py",
+          "helpers/sizes.py", "helpers/image.py", "helpers/terminal.py", "helpers/inside.py", "helpers/contents.py",
+          "helpers/dive.py", "helpers/waste.py", "helpers/surface.py", "helpers/fileplots.py", "helpers/gobuild.py",
           "helpers/localbases.py", "helpers/catalog.py", "helpers/recording.py", "helpers/container.py"]
 
 
@@ -48,6 +51,7 @@ class Recording:
     results: dict[str, BuildResult]
     digests: dict[str, str]  # file -> sha256 of what the recording was made from
     terminal: dict[str, dict[str, str]] = field(default_factory=dict)  # lessons' docker commands -> as run, output
+    inside: dict[str, dict[str, Any]] = field(default_factory=dict)  # variant -> Contents.to_dict(): lessons 07-08
 
     def stale_inputs(self) -> list[str]:
         """Return the files that changed (or came or went) since the recording was made."""
@@ -74,6 +78,7 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
     """Build (cold, without the cache) and run every variant on the live engine, and write the results as a recording."""
     info = engine.info()
     results: dict[str, BuildResult] = {}
+    inside: dict[str, dict[str, Any]] = {}
     for name in VARIANTS:
         say(f"recording {name} ...")
         r = build(name, progress=QuietProgress(), nocache=True)  # a cold build: the time a learner's first build takes
@@ -81,6 +86,7 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
             r.greeting = app.greeting()
         r.log = [x for x in r.log if x.startswith("Step ")]  # the steps, not every line
         results[name] = r
+        inside[name] = Contents.of(name, r.tag, read_image_files(r.image_id)).to_dict()
     transcripts = terminal.record_all(say)
     states = {"local" if s.state is BaseState.STALE else s.state.value for s in bases.status()
               if s.state is not BaseState.BUILT_IN}
@@ -99,6 +105,7 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
         results=results,
         digests=input_digests(),
         terminal=transcripts,
+        inside=inside,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
@@ -106,6 +113,7 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
         "inputs_sha256": rec.digests,
         "results": {n: r.to_dict() for n, r in results.items()},
         "terminal": transcripts,
+        "inside": inside,
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     say(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}: {rec.summary}")
@@ -125,4 +133,5 @@ def load(path: Path = RECORDING) -> Recording:
         results={n: BuildResult.from_dict(d) for n, d in data["results"].items()},
         digests=data.get("inputs_sha256", {}),
         terminal=data.get("terminal", {}),
+        inside=data.get("inside", {}),
     )

@@ -20,7 +20,9 @@ from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
 from .commands import run_command
 from .container import RunningApp
-from .errors import EngineRefused, EngineUnavailable
+from .contents import Contents
+from .errors import EngineRefused, EngineUnavailable, RecordingMissing
+from .inside import read_image_files
 from .labels import TAG_PREFIX, container_name, plain, slug
 from .progress import default_progress
 from .results import BuildResult, mb_text
@@ -46,6 +48,9 @@ class ResultSource(Protocol):
 
     def build_custom(self, builder: str, runtime: str) -> BuildResult | None:
         """Build and run the multi-stage Dockerfile on two bases of the learner's choice."""
+
+    def contents(self, result: BuildResult) -> Contents:
+        """Return what is inside a built image."""
 
     def check_exercise(self, path: Path) -> Checklist | None:
         """Judge the exercise's Dockerfile."""
@@ -93,6 +98,10 @@ class LiveSource:
     def run(self, image: str | BuildResult, host_port: int | None = None) -> RunningApp:
         """Return a container of the image on a free host port (or ``host_port``)."""
         return RunningApp(image, host_port=host_port)
+
+    def contents(self, result: BuildResult) -> Contents:
+        """Read the image as `docker save` streams it, and keep what the lessons show of it."""
+        return Contents.of(result.variant, result.tag, read_image_files(result.image_id or result.tag))
 
     def build_custom(self, builder: str, runtime: str) -> BuildResult:
         """Build the multi-stage Dockerfile on these bases, run it, and keep its greeting."""
@@ -213,6 +222,14 @@ class RecordedSource:
         if not isinstance(image, BuildResult):
             raise EngineUnavailable("Running an image needs a live Docker engine.", "run the kit where Docker runs.")
         return RecordedApp(image)
+
+    def contents(self, result: BuildResult) -> Contents:
+        """Return the recording's reading of the same variant's image."""
+        found = self.recording.inside.get(result.variant)
+        if found is None:
+            raise RecordingMissing(f"The recording has not looked inside the {result.variant} image.",
+                                   "on a machine with Docker run `python -m helpers record`, then commit the recording.")
+        return Contents.from_dict(found)
 
     def build_custom(self, builder: str, runtime: str) -> None:
         """Say that a custom build needs a live engine."""

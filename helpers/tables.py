@@ -1,6 +1,7 @@
 """Tables of build results, as pandas DataFrames a learner reads: plain column names, no NaN.
 
-Every table reads ``BuildResult`` and its derived figures (``results.py``); none calls the engine.
+Every table reads ``BuildResult`` and its derived figures (``results.py``), or what is inside an image
+(``contents.Contents``); none calls the engine.
 Sizes are written by the kit's one rounding rule (two decimals of a decimal MB).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .catalog import BASES, VARIANTS
+from .contents import Contents
 from .results import BaseUsed, BuildResult, mb, mb_text
 
 NONE = "—"  # shown where there is nothing to show (no workshop figure), instead of NaN
@@ -113,3 +115,40 @@ def reduction_table(results: list[BuildResult]) -> pd.DataFrame:
                              "workshop's own figures give": f"x{ws_big / ws_small:.0f}" if ws_small and ws_big else NONE,
                              "our builds give": f"x{by[small].times_smaller_than(by[big]):.0f}"})
     return pd.DataFrame(rows)
+
+
+# --- what is inside (lessons 07 and 08): tables of contents.Contents ------------------------------
+
+def _line(created_by: str, width: int = 70) -> str:
+    if not created_by:
+        return "(no Dockerfile line: the base's first layer, imported)"
+    return created_by if len(created_by) <= width else created_by[: width - 3] + "..."
+
+
+def layer_files(c: Contents) -> pd.DataFrame:
+    """Return one row per layer: the Dockerfile line that made it, files added, changed and deleted, and MB."""
+    return pd.DataFrame([{"layer": n, "Dockerfile line": _line(by), "files added": added, "changed": changed,
+                          "deleted": deleted, "MB": mb(size)} for n, by, added, changed, deleted, size in c.layers])
+
+
+def leftovers_table(c: Contents) -> pd.DataFrame:
+    """Return the leftovers per kind and layer, largest first: files, MB, why, and the line that wrote them."""
+    return pd.DataFrame([{"kind": kind, "files": files, "MB": mb(size), "written by": f"layer {layer}: {_line(by, 50)}",
+                          "why it should not ship": why} for kind, layer, by, files, size, why in c.leftovers],
+                        columns=["kind", "files", "MB", "written by", "why it should not ship"])
+
+
+def waste_table(contents: list[Contents]) -> pd.DataFrame:
+    """Return per image: its files' MB, dive's efficiency and wasted MB, the MB a later layer hid, and leftovers."""
+    return pd.DataFrame([{"variant": c.variant, "files (MB)": mb(c.size_bytes), "dive efficiency": round(c.efficiency, 4),
+                          "dive wasted (MB)": mb(c.wasted_bytes), "hidden by a later layer (MB)": mb(c.reclaimable_bytes),
+                          "leftovers (MB)": mb(c.leftover_bytes)} for c in contents])
+
+
+def surface_table(contents: list[Contents]) -> pd.DataFrame:
+    """Return the attack surface of each image: what an intruder would find, counted, and how it runs."""
+    return pd.DataFrame([{"variant": c.variant, "shells": len(s["shells"]), "package managers": len(s["package managers"]),
+                          "setuid/setgid files": len(s["setuid/setgid files"]), "OS packages": s["OS packages"],
+                          "users": len(s["users"]), "runs as": s["runs as"], "app built with": s["app built with"] or NONE,
+                          "CGO_ENABLED": s["CGO_ENABLED"] or NONE, "-trimpath": s["-trimpath"] == "true"}
+                         for c in contents for s in [c.surface]])
