@@ -38,10 +38,18 @@ export CONTAINERS_REGISTRIES_CONF=$STATE/registries.conf
 
 answers() { curl -sf --max-time 5 --unix-socket "$SOCK" http://d/_ping >/dev/null 2>&1; }
 
+# The service's pid, found by what it is (podman's "system service" on this engine's socket), not by the
+# pid `&` gave: setsid forks where it runs as a process group leader, and that pid is gone at once (a
+# CI run once took the live service for a dead one so, and stopped it).
 service_pid() {
-  local pid
-  pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -qa "system" "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+  local p cmd
+  for p in $(own_pids); do
+    cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+    case "$cmd" in
+      podman*" system service "*"$SOCK"*) echo "$p"; return 0 ;;
+    esac
+  done
+  return 1
 }
 
 # Processes of this engine only: podman or conmon, whose command line names its socket or folders.
@@ -172,18 +180,18 @@ up() {
 
 start_service() {
   : >"$LOG"
-  setsid podman --log-level=info system service --time=0 "$HOST" >>"$LOG" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
-  for _ in $(seq 1 60); do
-    answers && return 0
-    service_pid >/dev/null || return 1
+  setsid -f podman --log-level=info system service --time=0 "$HOST" >>"$LOG" 2>&1 </dev/null
+  local i
+  for i in $(seq 1 60); do
+    answers && { service_pid >"$PIDFILE"; return 0; }
+    [ "$i" -gt 4 ] && ! service_pid >/dev/null && return 1  # gone: it will not answer
     sleep 0.5
   done
   return 1
 }
 
 fail_start() {
-  say "podman system service did not answer on $SOCK within 30 s; its last lines ($LOG):"
+  say "podman system service did not answer on $SOCK (it stopped, or 30 s went by); its last lines ($LOG):"
   tail -n 20 "$LOG" >&2 || true
   stop_service
   exit 1
