@@ -24,8 +24,19 @@ WORKSHOP_SCRATCH_BYTES = 6_370_000  # the workshop's 6.37MB (Docker's MB are dec
 
 
 def binary_size(client, stage_tag: str, path: str = "/cms-daq-simple-app") -> int:
-    """Measure the compiled binary in the build stage, independently of the final image."""
-    out = client.containers.run(stage_tag, ["stat", "-c", "%s", path], remove=True)
+    """Measure the compiled binary in the build stage, independently of the final image.
+
+    Not ``containers.run(..., remove=True)``: it follows the container's logs while it runs, and on
+    Podman 4.3.1 that stream sometimes never ends when the container exits first (CI hung here for an
+    hour). Waiting for the exit, then reading the logs once, has no such race.
+    """
+    container = client.containers.create(stage_tag, ["stat", "-c", "%s", path])
+    try:
+        container.start()
+        assert container.wait(timeout=120)["StatusCode"] == 0, container.logs().decode(errors="replace")
+        out = container.logs(stdout=True, stderr=False)
+    finally:
+        container.remove(force=True)
     return int(out.decode().strip())
 
 
