@@ -9,19 +9,27 @@
 # Every part runs, whatever the one before it did. At the end, one summary says how each part ended,
 # with pytest's own result line and the name of every failed test: a CI log that keeps only its last
 # lines still says what failed, and where. Exit code: 0 when every part passed, 1 otherwise.
+#
+# Each part has a time limit (KIT_PART_MINUTES_*; about twice what it takes on the CI machine). A part
+# past its limit gets Ctrl-C (SIGINT), so pytest and the engine scripts clean up as for a learner's Ctrl-C,
+# and is reported as over its time: the whole run stays within CI's 90 minutes and always ends with its
+# summary. (A Podman log stream that never ended once hung a part until CI killed the run.) Output is
+# unbuffered, so a CI log cut anywhere shows the last test that ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/kit-test.XXXXXX")
-declare -a PARTS=() CODES=() SECONDS_TAKEN=()
+export PYTHONUNBUFFERED=1
+declare -a PARTS=() CODES=() SECONDS_TAKEN=() LIMITS=()
 
-part() {  # part NAME COMMAND...: run it, its output shown and kept in $LOGS/NAME.log
-  local name=$1 start=$SECONDS
-  shift
-  echo "== make test: $name"
-  "$@" 2>&1 | tee "$LOGS/$name.log"
-  CODES+=("${PIPESTATUS[0]}"); PARTS+=("$name"); SECONDS_TAKEN+=("$((SECONDS - start))")
+part() {  # part NAME MINUTES COMMAND...: run it within MINUTES, its output shown and kept in $LOGS/NAME.log
+  local name=$1 minutes=$2 start=$SECONDS
+  shift 2
+  echo "== make test: $name (at $(date -u +%H:%M:%S) UTC; its limit: $minutes min)"
+  # -k: if Ctrl-C has not ended it 3 minutes later, SIGKILL.
+  timeout --signal=INT --kill-after=180 "$((minutes * 60))" "$@" 2>&1 | tee "$LOGS/$name.log"
+  CODES+=("${PIPESTATUS[0]}"); PARTS+=("$name"); SECONDS_TAKEN+=("$((SECONDS - start))"); LIMITS+=("$minutes")
 }
 
 default_engine() {
@@ -30,19 +38,24 @@ default_engine() {
   KIT_REQUIRE_ENGINE=1 "$PY" -m pytest
 }
 
-part default-engine default_engine
-part docker26-containerd env PY="$PY" bash scripts/test-engine.sh docker26 containerd
-part podman env PY="$PY" bash scripts/test-engine.sh podman
+export -f default_engine; export PY
+part default-engine "${KIT_PART_MINUTES_DEFAULT:-25}" bash -c default_engine
+part docker26-containerd "${KIT_PART_MINUTES_DOCKER26:-30}" bash scripts/test-engine.sh docker26 containerd
+part podman "${KIT_PART_MINUTES_PODMAN:-20}" bash scripts/test-engine.sh podman
 
 echo
 echo "== make test: summary (logs in $LOGS)"
 rc=0
 for i in "${!PARTS[@]}"; do
   name=${PARTS[$i]} code=${CODES[$i]}
-  [ "$code" = 0 ] && verdict=passed || { verdict="FAILED (exit $code)"; rc=1; }
+  case $code in
+    0) verdict=passed ;;
+    124|137) verdict="OVER ITS ${LIMITS[$i]} MIN"; rc=1 ;;
+    *) verdict="FAILED (exit $code)"; rc=1 ;;
+  esac
   printf '%-22s %-18s %5d s   %s\n' "$name" "$verdict" "${SECONDS_TAKEN[$i]}" \
     "$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$LOGS/$name.log" | tail -1 | tr -d '=' | xargs)"
-  grep -E '^(FAILED|ERROR) |^LEFTOVERS|^test-(engine|podman): .*(did not|failed|could not|not ready|no bundle)' \
+  grep -E '^(FAILED|ERROR) |^LEFTOVERS|Timeout \(>|KeyboardInterrupt|^test-(engine|podman): .*(did not|failed|could not|not ready|no bundle)' \
     "$LOGS/$name.log" | sed 's/^/    /'
 done
 exit $rc

@@ -8,6 +8,7 @@ integration test there would hide a missing set-up step.
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 from support import dangling_ids, required
@@ -63,6 +64,21 @@ def _snapshot() -> tuple[set[str], set[str]]:
     c = engine.client()
     containers = {x.id for x in c.containers.list(all=True)}
     return containers, dangling_ids(c)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop on SIGINT or SIGTERM as on Ctrl-C: pytest then tears its fixtures down (containers, images).
+
+    `make test` stops a part past its time limit with SIGINT (scripts/test-all.sh). A shell that started
+    the run in the background may have set SIGINT to be ignored, which Python then keeps: the handler is
+    set here whatever it was. SIGTERM's default would end the run with no clean-up at all.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
