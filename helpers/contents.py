@@ -20,7 +20,7 @@ from .surface import attack_surface
 from .waste import kinds_of, leftover_rows, reclaimable_bytes
 
 LAYER_COLUMNS = ["layer", "created_by", "added", "changed", "deleted", "bytes"]
-LEFTOVER_COLUMNS = ["kind", "layer", "created_by", "files", "bytes", "why"]
+KIND_COLUMNS = ["kind", "layer", "created_by", "files", "bytes", "why"]  # leftovers, summed per kind and layer
 APP_BINARY = "cms-daq-simple-app"  # the Dockerfiles' `go build -o /cms-daq-simple-app`
 
 
@@ -35,10 +35,10 @@ class Contents:
     efficiency: float  # dive's
     wasted_bytes: int  # dive's: every copy of a path found in two or more layers
     reclaimable_bytes: int  # copies a later layer overwrote or deleted: paid for, never seen
-    leftovers: list[list]  # LEFTOVER_COLUMNS, per kind and layer, largest first
+    leftovers: list[list]  # KIND_COLUMNS (waste.kinds_of), largest first
     boxes: list[list]  # fileplots.TREE_COLUMNS: the treemap's leaves
     folders: list[list]  # (folder, bytes, files) per top folder
-    surface: dict[str, Any]  # SURFACE_KEYS -> value
+    surface: dict[str, Any]  # surface_of's keys -> value
 
     @classmethod
     def of(cls, variant: str, tag: str, image: ImageFiles) -> Contents:

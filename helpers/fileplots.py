@@ -67,7 +67,7 @@ def file_boxes(image: ImageFiles, depth: int = 3, min_share: float = 0.01) -> pd
     return pd.DataFrame(rows, columns=TREE_COLUMNS)
 
 
-def files_treemap(image: ImageFiles, depth: int = 3, min_share: float = 0.01, title: str = "") -> go.Figure:
+def image_treemap(image: ImageFiles, depth: int = 3, min_share: float = 0.01, title: str = "") -> go.Figure:
     """Return a treemap of the image's files by folder, each box coloured by the layer (Dockerfile line) that wrote it."""
     return treemap_of(file_boxes(image, depth, min_share), [layer.created_by for layer in image.layers],
                       image.size_bytes, depth, title)

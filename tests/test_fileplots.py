@@ -10,7 +10,7 @@ import json
 
 from test_inside import archive, layer
 
-from helpers.fileplots import diff_chart, file_boxes, files_treemap, folder_diff
+from helpers.fileplots import diff_chart, file_boxes, image_treemap, folder_diff
 from helpers.inside import ImageFiles, read_files
 
 
@@ -46,7 +46,7 @@ def test_the_treemap_sums_files_per_folder_and_layer() -> None:
 
 
 def test_the_treemap_figure_is_small_and_adds_up() -> None:
-    fig = files_treemap(image_a(), depth=3, min_share=0.01)
+    fig = image_treemap(image_a(), depth=3, min_share=0.01)
     tree = fig.data[0]
     nodes = dict(zip(tree.ids, zip(tree.parents, tree.values, tree.text)))
     # folders carry 0 (branchvalues="remainder": a folder is the sum of what is in it) and say their total
