@@ -1,16 +1,39 @@
 """Every name and label the kit puts on the engine: image tags, container names, labels.
 
-One function makes every label (``kit_labels``) and one family of functions makes every tag, so
-cleanup can find exactly what the kit made and nothing else. What counts as the kit's:
+One function makes every label (``kit_labels``) and one family of functions makes every tag and
+container name, so cleanup can find exactly what the kit made and nothing else. What counts as the kit's:
 - images tagged ``cms-daq-workshop-*``, the workshop's names: the kit's builds (which carry the
   ``managed`` label) and the lessons' terminal cells' ``docker build --tag cms-daq-workshop-...``;
 - local base images tagged ``kit-local/*`` (never an official name);
 - containers that carry the ``container`` label (set only when the kit starts one), and containers
   named ``cms-daq-simple-app-*``, the workshop's names, which the terminal cells' ``docker run`` uses.
+
+Learners on one engine. In a classroom (JupyterHub) many learners share one engine, and engine
+names are engine-wide. ``learner()`` says who this learner is (``KIT_LEARNER``, else JupyterHub's
+``JUPYTERHUB_USER``), made into a safe name piece; with no learner (alone on a laptop, or
+``KIT_LEARNER=`` set empty) every name is exactly the workshop's. With a learner, say ``alice``:
+- image tags go in a repository namespace of hers: ``alice/cms-daq-workshop-debian:latest`` (stages
+  ``alice/cms-daq-workshop-debian:stage-1``). A repository path reads as "alice's images", keeps the
+  workshop's name whole (``docker image ls alice/cms-daq-workshop-debian``) and cannot be confused
+  with another learner's: a name piece has no ``/``, so the first path component is the learner.
+  (A suffix such as ``cms-daq-workshop-debian-alice`` could: learner ``slim`` would own debian-slim.)
+  Docker shows the name as given; Podman shows ``docker.io/alice/...`` or ``localhost/alice/...``,
+  which ``plain`` strips. The kit never pulls such a name; but ``docker run`` of one that is not here
+  would look for it on Docker Hub, under the account of that name.
+- container names (engine-wide, no ``/`` allowed) get ``.<learner>`` at the end:
+  ``cms-daq-kit-1a2b3c4d.alice``, ``cms-daq-simple-app-debian.alice``. A name piece has no ``.``, so
+  the part after the last dot is the learner, and no learner's names end like another's (a dash
+  would be ambiguous: ``...-my-choice`` would be learner ``choice``'s).
+- the kit's images and containers carry ``org.cms-daq-kit.learner=alice`` (``kit_labels``); the
+  terminal cells add it to their builds (``learner_option``), so the containers they run inherit it.
+- base images (``kit-local/*``, official ones) stay shared: one copy per engine, no learner in their
+  names or labels.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import uuid
 
@@ -26,6 +49,8 @@ ROLE = "org.cms-daq-kit.role"
 VARIANT = "org.cms-daq-kit.variant"
 #: Label holding a digest of the recipe a local base was made from: a changed recipe remakes it.
 RECIPE = "org.cms-daq-kit.recipe"
+#: Label naming the learner an image or container is of (never on a base); absent with no learner.
+LEARNER = "org.cms-daq-kit.learner"
 
 #: Namespace of the local equivalents of official base images; never an official name.
 LOCAL_NAMESPACE = "kit-local"
@@ -37,11 +62,53 @@ CONTAINER_PREFIX = "cms-daq-kit-"
 #: in the lessons' terminal cells: the kit's clean removes them too.
 SEED_CONTAINER_PREFIX = "cms-daq-simple-app-"
 
+#: Where the learner's name comes from, first found wins: the kit's own variable, then JupyterHub's.
+LEARNER_VARIABLES = ("KIT_LEARNER", "JUPYTERHUB_USER")
+#: The longest learner name piece: it goes into every tag and container name.
+MAX_LEARNER = 32
+#: Names a learner's namespace must not take: Docker reads ``library/x`` as ``x`` (the un-namespaced
+#: name), ``localhost/x`` names a registry, ``kit-local`` is the shared bases'.
+_RESERVED = frozenset({"library", "localhost", LOCAL_NAMESPACE})
+#: A learner name piece: lower-case letters and digits, single dashes between them.
+_PIECE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def learner_piece(name: str) -> str | None:
+    """Return a learner's name as a piece of tags and container names (None for an empty name).
+
+    Lower case, letters, digits and single dashes, at most ``MAX_LEARNER`` characters, never a reserved
+    name. Lower-casing alone keeps the name (JupyterHub lower-cases user names itself); any other
+    change (``Alice.Smith@cern.ch``, a cut, a reserved name) adds 6 hex digits of the name's digest, so
+    two learners whose names differ only in what was dropped (``a.b`` and ``a-b``) still get two pieces.
+    """
+    text = name.strip()
+    if not text:
+        return None
+    piece = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    if piece == text.lower() and len(piece) <= MAX_LEARNER and piece not in _RESERVED:
+        return piece
+    digest = hashlib.sha256(text.encode()).hexdigest()[:6]
+    return f"{piece[:MAX_LEARNER - 7].strip('-') or 'learner'}-{digest}"
+
+
+def learner() -> str | None:
+    """Return this learner's name piece, or None for a learner alone (every name as in the workshop).
+
+    ``KIT_LEARNER`` first (set but empty: alone, even on a JupyterHub), else ``JUPYTERHUB_USER``.
+    """
+    for variable in LEARNER_VARIABLES:
+        if variable in os.environ:
+            return learner_piece(os.environ[variable])
+    return None
+
 
 def kit_labels(kind: str, *, variant: str | None = None, recipe: str | None = None) -> dict[str, str]:
-    """Return the labels for something the kit creates: ``kind`` is "variant", "base" or "container"."""
+    """Return the labels for something the kit creates: ``kind`` is "variant", "base" or "container".
+
+    Variants and containers carry the learner's label when there is a learner; bases never do.
+    """
     if kind == "container":
-        return {MANAGED: "true", CONTAINER: "true"}
+        return {MANAGED: "true", CONTAINER: "true", **learner_labels()}
     if kind not in ("variant", "base"):
         raise ValueError(f"unknown kind of kit object: {kind}")
     out = {MANAGED: "true", ROLE: kind}
@@ -49,7 +116,25 @@ def kit_labels(kind: str, *, variant: str | None = None, recipe: str | None = No
         out[VARIANT] = variant
     if recipe is not None:
         out[RECIPE] = recipe
-    return out
+    return out if kind == "base" else {**out, **learner_labels()}
+
+
+def learner_labels() -> dict[str, str]:
+    """Return the learner's label alone (empty with no learner): what a catalog build adds to its Dockerfile's."""
+    who = learner()
+    return {LEARNER: who} if who else {}
+
+
+def learner_option(kind: str) -> str:
+    """Return the docker CLI option of the learner's label: ``kind`` "label" gives
+    ``--label org.cms-daq-kit.learner=alice`` (for a build), "filter" ``--filter label=org.cms-daq-kit.learner=alice``
+    (for a listing); empty with no learner."""
+    if kind not in ("label", "filter"):
+        raise ValueError(f"unknown kind of option: {kind}")
+    who = learner()
+    if not who:
+        return ""
+    return f"--label {LEARNER}={who}" if kind == "label" else f"--filter label={LEARNER}={who}"
 
 
 def slug(text: str) -> str:
@@ -71,6 +156,27 @@ def plain(tag: str) -> str:
     return tag
 
 
+def split_learner(tag: str) -> tuple[str | None, str]:
+    """Return the learner whose namespace a kit tag is in (None: un-namespaced), and the tag without it.
+
+    ``alice/cms-daq-workshop-debian:latest`` -> ("alice", "cms-daq-workshop-debian:latest"); any other
+    tag -> (None, the tag as Docker shows it).
+    """
+    tag = plain(tag)
+    first, slash, rest = tag.partition("/")
+    if slash and _PIECE.match(first) and first not in _RESERVED and rest.startswith(TAG_PREFIX) and "/" not in rest:
+        return first, rest
+    return None, tag
+
+
+def in_namespace(name: str, who: str | None = None) -> str:
+    """Return an image name (``cms-daq-workshop-...``, with or without a tag) in the learner's namespace:
+    ``alice/cms-daq-workshop-...``, or the name itself with no learner. ``who`` defaults to ``learner()``
+    ("" for none)."""
+    who = who if who is not None else learner()
+    return f"{who}/{name}" if who else name
+
+
 def repo_of(tag: str) -> str:
     """Return the repository part of a tag (``cms-daq-workshop-debian`` of ``...-debian:latest``)."""
     name, _, version = plain(tag).rpartition(":")
@@ -78,13 +184,19 @@ def repo_of(tag: str) -> str:
 
 
 def variant_repo(name: str) -> str:
-    """Return the repository a variant (or a custom build called ``name``) is tagged in."""
-    return f"{TAG_PREFIX}{slug(name)}"
+    """Return the repository a variant (or a custom build called ``name``) is tagged in, in the learner's namespace."""
+    return in_namespace(f"{TAG_PREFIX}{slug(name)}")
 
 
 def image_tag(name: str, target: str | None = None) -> str:
     """Return the tag of a build: ``:latest``, or the stage's own tag when only ``target`` is built."""
     return f"{variant_repo(name)}:{slug(target) if target else 'latest'}"
+
+
+def catalog_variant_of(repo: str, names: list[str]) -> str | None:
+    """Return which of these variants a repository is the tag of, in any learner's namespace (or None)."""
+    bare = split_learner(repo)[1]
+    return next((n for n in names if bare == f"{TAG_PREFIX}{slug(n)}"), None)
 
 
 #: What Docker accepts as a tag: a lower-case repository path, optionally ``:`` and a tag of 1-128 characters.
@@ -111,16 +223,34 @@ def stage_tag(repo: str, index: int) -> str:
 
 
 def is_stage_tag(tag: str) -> bool:
-    """Say whether a tag names one of the kit's earlier build stages."""
-    return plain(tag).startswith(TAG_PREFIX) and ":stage-" in tag
+    """Say whether a tag names one of the kit's earlier build stages (in any learner's namespace)."""
+    return split_learner(tag)[1].startswith(TAG_PREFIX) and ":stage-" in tag
 
 
 def is_kit_tag(tag: str, bases: bool = False) -> bool:
-    """Say whether a tag is in the kit's namespace (with ``bases``, the local bases' too)."""
-    tag = plain(tag)
-    return tag.startswith(TAG_PREFIX) or (bases and tag.startswith(LOCAL_NAMESPACE + "/"))
+    """Say whether a tag is in the kit's names, any learner's (with ``bases``, the local bases' too)."""
+    return split_learner(tag)[1].startswith(TAG_PREFIX) or (bases and plain(tag).startswith(LOCAL_NAMESPACE + "/"))
+
+
+def learner_container(name: str, who: str | None = None) -> str:
+    """Return a container name in the learner's form: ``cms-daq-simple-app-debian.alice``, or the name
+    itself with no learner. ``who`` defaults to ``learner()`` ("" for none)."""
+    who = who if who is not None else learner()
+    return f"{name}.{who}" if who else name
+
+
+def split_container(name: str) -> tuple[str | None, str]:
+    """Return the learner a container name is in the form of (None: none), and the name without it."""
+    name = name.lstrip("/")  # the engine's own form of a name starts with /
+    base, dot, who = name.rpartition(".")
+    return (who, base) if dot and _PIECE.match(who) else (None, name)
+
+
+def is_kit_container_name(name: str) -> bool:
+    """Say whether a container name is one the kit or the lessons' terminal cells give (any learner's)."""
+    return split_container(name)[1].startswith((CONTAINER_PREFIX, SEED_CONTAINER_PREFIX))
 
 
 def container_name() -> str:
-    """Return a new, unique name for a container the kit starts."""
-    return f"{CONTAINER_PREFIX}{uuid.uuid4().hex[:8]}"
+    """Return a new, unique name for a container the kit starts (in the learner's form)."""
+    return learner_container(f"{CONTAINER_PREFIX}{uuid.uuid4().hex[:8]}")
