@@ -26,7 +26,7 @@ from .catalog import APP_DIR, REPO, VARIANTS, variant
 from .cleanup import remove_repo
 from .dive import DIVE_VERSION, dive_binary
 from .errors import KitError
-from .labels import repo_of
+from .labels import image_tag, repo_of
 from .progress import QuietProgress
 
 
@@ -66,8 +66,8 @@ def run(names: list[str] | None = None, compare_cli: bool = True) -> pd.DataFram
         cold = build(name, nocache=True, progress=QuietProgress())
         with tempfile.TemporaryDirectory() as tmp:
             rebuilt = build(name, context=edited_app(tmp, comment=True), progress=QuietProgress(),
-                            tag=f"cms-daq-workshop-bench-{name}:latest")
-        cli = _cli_build_seconds(name, f"cms-daq-workshop-bench-cli-{name}:latest") if compare_cli else None
+                            tag=image_tag(f"bench-{name}"))
+        cli = _cli_build_seconds(name, image_tag(f"bench-cli-{name}")) if compare_cli else None
         rows.append({
             "variant": name,
             "cold_build_s": round(cold.seconds, 1),

@@ -21,14 +21,14 @@ from .commands import build_command
 from .dockerfile import Dockerfile, arg_name
 from .errors import DockerfileMissing, InvalidName, KitError
 from .labels import (
-    TAG_PREFIX,
+    catalog_variant_of,
     check_tag,
     image_tag,
     is_stage_tag,
     kit_labels,
+    learner_labels,
     repo_of,
     stage_tag,
-    variant_repo,
 )
 from .progress import Progress, default_progress
 from .results import BaseUsed, BuildResult
@@ -79,19 +79,20 @@ def plan(
 ) -> Plan:
     """Decide what a build does: the Dockerfile, each base ARG's image, and the tag.
 
-    A catalog variant keeps its own tag (``cms-daq-workshop-debian:latest``) only when it is built
-    from its own Dockerfile on its own bases; anything else gets a tag of its own.
+    A catalog variant keeps its own tag (``cms-daq-workshop-debian:latest``, in the learner's namespace
+    when there is one) only when it is built from its own Dockerfile on its own bases; anything else
+    gets a tag of its own, never a catalog variant's in any learner's namespace.
     """
     own = VARIANTS.get(name) if dockerfile is None else None
     path = variant(name).path if own else require_dockerfile(dockerfile or variant(name).path)
-    catalog_tags = {variant_repo(v) for v in VARIANTS}
     as_catalog = own is not None and not bases
     if tag is None:
         tag = image_tag(name if as_catalog or name not in VARIANTS else f"custom-{name}", target)
     check_tag(tag)
-    if not as_catalog and repo_of(tag) in catalog_tags:
+    owner = catalog_variant_of(repo_of(tag), list(VARIANTS))
+    if not as_catalog and owner is not None:
         raise InvalidName(
-            f"The tag {tag} belongs to the catalog's variant {repo_of(tag).removeprefix(TAG_PREFIX)}.",
+            f"The tag {tag} belongs to the catalog's variant {owner}.",
             "give your own build a name (or tag) of its own, so the lesson's image stays what it says.",
         )
     wanted = dict(own.bases if own else {})
@@ -99,7 +100,8 @@ def plan(
     used = [resolve(arg, ref) for arg, ref in wanted.items()]  # after the checks: this may pull
     # A catalog variant's Dockerfile ends with its LABEL line: added again, the labels would make an
     # image other than the one `docker build` of the same Dockerfile makes (lessons 01-03's terminal).
-    labels = {} if as_catalog and target is None else kit_labels("variant", variant=name)
+    # A learner's build adds the learner's label only, as those cells' {learner-label} does.
+    labels = learner_labels() if as_catalog and target is None else kit_labels("variant", variant=name)
     return Plan(name, path, used, tag, target, labels)
 
 

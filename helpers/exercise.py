@@ -18,7 +18,7 @@ from .builds import build
 from .checks import Checklist
 from .container import RunningApp
 from .errors import BaseImageMissing, ContainerFailed, KitError
-from .labels import slug
+from .labels import image_tag, slug
 from .results import BuildResult, mb_text
 
 EXERCISE_TARGET_MB = 10.0
@@ -30,7 +30,7 @@ def check_dockerfile(path: Path, target_mb: float = EXERCISE_TARGET_MB) -> tuple
     report = Checklist(all_pass="All goals met: well done!",
                        not_yet="Not there yet: change the Dockerfile and check again.")
     try:
-        r = build("exercise", dockerfile=path, tag=f"cms-daq-workshop-exercise-{slug(path.parent.name)}:latest",
+        r = build("exercise", dockerfile=path, tag=image_tag(f"exercise-{slug(path.parent.name)}"),
                   bases=arg_bases(path))
     except BaseImageMissing as exc:
         report.add("the image builds", False, exc.what,

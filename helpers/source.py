@@ -23,7 +23,7 @@ from .container import RunningApp
 from .contents import Contents
 from .errors import EngineRefused, EngineUnavailable, RecordingMissing
 from .inside import read_image_files
-from .labels import TAG_PREFIX, container_name, plain, slug
+from .labels import container_name, image_tag, is_kit_tag, plain, slug
 from .progress import default_progress
 from .results import BuildResult, mb_text
 from .tables import base_table
@@ -108,7 +108,7 @@ class LiveSource:
         # Named after the images really used: a local equivalent is never shown as the official image.
         name = " -> ".join(bases.resolve(arg, ref).used for arg, ref in [("BUILDER_IMAGE", builder),
                                                                              ("RUNTIME_IMAGE", runtime)])
-        tag = f"{TAG_PREFIX}custom-{slug(builder)}-{slug(runtime)}:latest"
+        tag = image_tag(f"custom-{slug(builder)}-{slug(runtime)}")
         r = builds.build(name, dockerfile=VARIANTS["multistage"].path, tag=tag,
                          bases={"BUILDER_IMAGE": builder, "RUNTIME_IMAGE": runtime})
         with RunningApp(r) as app:
@@ -133,10 +133,10 @@ class LiveSource:
         return f"This engine builds images for {engine.info().arch_plain}."
 
     def extra_images(self) -> list[str]:
-        """Return the tags of the engine's images that are neither a catalog base nor the kit's."""
+        """Return the tags of the engine's images that are neither a catalog base nor the kit's (any learner's)."""
         known = {b.official for b in BASES.values()} | {b.local for b in BASES.values() if b.local}
         return sorted({plain(t) for image in engine.client().images.list() for t in image.tags
-                       if plain(t) not in known and not plain(t).startswith(TAG_PREFIX)})
+                       if plain(t) not in known and not is_kit_tag(t)})
 
 
 class RecordedApp:
