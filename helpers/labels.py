@@ -246,9 +246,9 @@ def split_container(name: str) -> tuple[str | None, str]:
     return (who, base) if dot and _PIECE.match(who) else (None, name)
 
 
-def is_kit_container_name(name: str) -> bool:
-    """Say whether a container name is one the kit or the lessons' terminal cells give (any learner's)."""
-    return split_container(name)[1].startswith((CONTAINER_PREFIX, SEED_CONTAINER_PREFIX))
+def is_seed_container(name: str) -> bool:
+    """Say whether a container has a workshop name (``cms-daq-simple-app-*``), in any learner's form."""
+    return split_container(name)[1].startswith(SEED_CONTAINER_PREFIX)
 
 
 def container_name() -> str:
