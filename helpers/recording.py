@@ -21,8 +21,9 @@ from .builds import build
 from .catalog import REPO, VARIANTS
 from .container import RunningApp
 from .contents import Contents
-from .errors import RecordingMissing
+from .errors import KitError, RecordingMissing
 from .inside import read_image_files
+from .labels import learner
 from .progress import QuietProgress, Say
 from .results import BuildResult
 
@@ -75,7 +76,14 @@ def _git_commit() -> str:
 
 
 def record(path: Path = RECORDING, say: Say = print) -> Recording:
-    """Build (cold, without the cache) and run every variant on the live engine, and write the results as a recording."""
+    """Build (cold, without the cache) and run every variant on the live engine, and write the results as a recording.
+
+    Made by a learner alone: the recording shows the workshop's names, whoever replays it.
+    """
+    if learner():
+        raise KitError(f"The recording shows what a learner alone sees, and this one is learner {learner()}: its "
+                       "names would be in that learner's namespace.",
+                       "record with no learner: `KIT_LEARNER= python -m helpers record`.")
     info = engine.info()
     results: dict[str, BuildResult] = {}
     inside: dict[str, dict[str, Any]] = {}

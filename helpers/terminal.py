@@ -6,14 +6,23 @@ bash from ``notebooks/``, against the engine the kit uses, its output shown as i
 that fails ends the cell with one clear error. Recorded (no engine), each command is shown with the
 output it printed when the recording was made, under a line that says so.
 
-Four placeholders stand for what differs between machines; the ``$`` line shows them filled in:
+Placeholders stand for what differs between machines and learners; the ``$`` line shows them filled in:
 
 - ``{port}``: the workshop's host port, 8082, or a free one when 8082 is taken (said in one line);
 - ``{host}``: where the engine publishes ports: localhost, or a remote engine's host;
 - ``{build-args:VARIANT}`` or ``{build-args:PATH}``: the ``--build-arg`` flags that give a variant's
   Dockerfile (or a Dockerfile's path from ``notebooks/``, such as ``exercise/Dockerfile``) the bases
   this engine has: nothing when the official images are here, the kit's local equivalents otherwise;
-- ``{base:KEY}``: the image that stands for a catalog base here (``{base:distroless}``).
+- ``{base:KEY}``: the image that stands for a catalog base here (``{base:distroless}``);
+- ``{image:NAME}`` and ``{container:NAME}``: a workshop image name (``cms-daq-workshop-...``) and
+  container name (``cms-daq-simple-app-...``) in the learner's form (``alice/cms-daq-workshop-...``,
+  ``cms-daq-simple-app-....alice``; see labels.py), the name itself for a learner alone;
+- ``{learner-label}`` and ``{learner-filter}``: ``--label`` / ``--filter label=`` with the learner's
+  label (a build's image and the containers run from it then carry it, a listing shows hers only);
+  nothing for a learner alone.
+
+For a learner alone every command is the very one the workshop types. The recording keeps each
+command under that form (``recording_key``), so one recording replays for every learner.
 """
 
 from __future__ import annotations
@@ -31,11 +40,15 @@ from . import engine
 from .catalog import BASES, REPO, VARIANTS
 from .container import port_is_free
 from .errors import KitError, RecordingMissing
+from .labels import SEED_CONTAINER_PREFIX, TAG_PREFIX, in_namespace, learner_container, learner_option
 
 NOTEBOOKS = REPO / "notebooks"
 SEED_PORT = 8082  # the workshop's `docker run -p 8082:8080`
 MAGIC = "%%terminal"
-_PLACEHOLDER = re.compile(r"\{(port|host|build-args:[\w./-]+|base:[\w-]+)\}")
+_PLACEHOLDER = re.compile(r"\{(port|host|learner-label|learner-filter|build-args:[\w./-]+|base:[\w-]+"
+                          r"|image:[\w.:-]+|container:[\w.-]+)\}")
+#: The placeholders that differ between learners, with the space before an empty one.
+_LEARNER_PLACEHOLDER = re.compile(r" ?\{(learner-label|learner-filter)\}|\{(?:image|container):([\w.:-]+)\}")
 
 
 class CommandFailed(KitError):
@@ -56,6 +69,12 @@ def commands(cell: str) -> list[str]:
     text = re.sub(r"[ \t]*\\\n\s*", " ", cell)
     return [line.strip() for line in text.splitlines()
             if line.strip() and not line.strip().startswith(("#", MAGIC))]
+
+
+def recording_key(template: str) -> str:
+    """Return a command as a learner alone types it (``{image:NAME}`` -> NAME, ``{learner-label}`` -> nothing),
+    the other placeholders as written: what the recording keeps its output under."""
+    return _LEARNER_PLACEHOLDER.sub(lambda m: m.group(2) or "", template)
 
 
 def port_is_taken(host: str, port: int) -> bool:
@@ -117,6 +136,20 @@ class Placeholders:
             raise KitError(f"{{base:{key}}} names no catalog base.", f"use one of: {', '.join(BASES)}.")
         return resolve("BASE", key).used
 
+    def image(self, name: str) -> str:
+        """Return a workshop image name (``cms-daq-workshop-...``, a tag may follow) in the learner's namespace."""
+        if not name.startswith(TAG_PREFIX):
+            raise KitError(f"{{image:{name}}} names no image of the workshop's.",
+                           f"use a name that starts with {TAG_PREFIX} (clean finds those).")
+        return in_namespace(name)
+
+    def container(self, name: str) -> str:
+        """Return a workshop container name (``cms-daq-simple-app-...``) in the learner's form."""
+        if not name.startswith(SEED_CONTAINER_PREFIX):
+            raise KitError(f"{{container:{name}}} names no container of the workshop's.",
+                           f"use a name that starts with {SEED_CONTAINER_PREFIX} (clean finds those).")
+        return learner_container(name)
+
     def fill(self, template: str) -> str:
         """Return the command with its placeholders filled in."""
         def one(m: re.Match[str]) -> str:
@@ -125,8 +158,11 @@ class Placeholders:
                 return str(self.port())
             if key == "host":
                 return self.host()
+            if key.startswith("learner-"):
+                return learner_option(key.removeprefix("learner-"))
             kind, _, name = key.partition(":")
-            return self.base(name) if kind == "base" else self.build_args(name)
+            fills = {"base": self.base, "build-args": self.build_args, "image": self.image, "container": self.container}
+            return fills[kind](name)
 
         return re.sub(r"\s+", " ", _PLACEHOLDER.sub(one, template)).strip()
 
@@ -178,7 +214,7 @@ def replay(cell: str, transcripts: dict[str, Transcript], summary: str) -> None:
     """Show each command of a cell with its recorded output, under a line that says it is recorded."""
     print(f"(recorded: no engine answers here; what these commands printed was {summary})")
     for template in commands(cell):
-        t = transcripts.get(template)
+        t = transcripts.get(recording_key(template))
         if t is None:
             raise RecordingMissing(f"The recording has no output for `{template}`.",
                                    "on a machine with Docker run `python -m helpers record`, then commit the recording.")
@@ -202,8 +238,8 @@ def notebook_cells() -> dict[str, list[str]]:
 def record_all(say: Callable[[str], None] = print) -> dict[str, dict[str, str]]:
     """Run every lesson's terminal cells on the live engine, in order, and return what each command printed.
 
-    The result maps each command as a lesson writes it to the command as it ran and its output; a
-    command that two lessons share (curl) must print the same in both.
+    The result maps each command as a learner alone types it (``recording_key``) to the command as it
+    ran and its output; a command that two lessons share (curl) must print the same in both.
     """
     out: dict[str, dict[str, str]] = {}
     for notebook, cells in notebook_cells().items():
@@ -211,10 +247,11 @@ def record_all(say: Callable[[str], None] = print) -> dict[str, dict[str, str]]:
         placeholders = Placeholders(say=lambda _msg: None)
         for cell in cells:
             for t in run_live(cell, placeholders, echo=False):
-                if t.template in out and out[t.template]["output"] != t.output:
-                    raise KitError(f"`{t.template}` printed one thing in one lesson and another in {notebook}.",
+                key = recording_key(t.template)
+                if key in out and out[key]["output"] != t.output:
+                    raise KitError(f"`{key}` printed one thing in one lesson and another in {notebook}.",
                                    "write it differently in one of them: a recording keeps one output per command.")
-                out[t.template] = {"command": t.command, "output": t.output}
+                out[key] = {"command": t.command, "output": t.output}
     return out
 
 
