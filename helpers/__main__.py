@@ -5,7 +5,8 @@
     build VARIANT       build one variant (or "all") and print its size
     run VARIANT         build if needed, run it, print the greeting, stop it
     sizes               build every variant (cached builds are quick) and print the sizes table
-    clean [--bases]     remove the kit's containers and images (--bases: the local bases too)
+    clean [--bases]     remove the kit's containers and images, this learner's only (--bases: the local bases
+                        too, with no learner: KIT_LEARNER / JUPYTERHUB_USER unset or KIT_LEARNER= empty)
     bundle save FILE    write every base image into one archive, to hand around a workshop room
     bundle load FILE    load such an archive
     benchmark           cold build, rebuild after editing main.go, size and layers per variant
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--port", type=int, default=None, help="host port (default: a free one)")
     sub.add_parser("sizes")
     c = sub.add_parser("clean")
-    c.add_argument("--bases", action="store_true", help="also remove the local base images (kit-local/*)")
+    c.add_argument("--bases", action="store_true",
+                   help="also remove the local base images (kit-local/*); with a learner they stay: they are shared")
     bu = sub.add_parser("bundle")
     bu.add_argument("action", choices=["save", "load"])
     bu.add_argument("file")
