@@ -10,7 +10,10 @@ container name, so cleanup can find exactly what the kit made and nothing else. 
 
 Learners on one engine. In a classroom (JupyterHub) many learners share one engine, and engine
 names are engine-wide. ``learner()`` says who this learner is (``KIT_LEARNER``, else JupyterHub's
-``JUPYTERHUB_USER``), made into a safe name piece; with no learner (alone on a laptop, or
+``JUPYTERHUB_USER``), made into a safe name piece (``learner_piece``: lower case, letters, digits and
+dashes, at most 32 characters, 6 hex digits of a digest added when more than the case changed, so
+``a.b`` and ``a-b`` stay two learners; never ``library``, which Docker reads as no namespace at all,
+``localhost``, a registry, or ``kit-local``, the bases'); with no learner (alone on a laptop, or
 ``KIT_LEARNER=`` set empty) every name is exactly the workshop's. With a learner, say ``alice``:
 - image tags go in a repository namespace of hers: ``alice/cms-daq-workshop-debian:latest`` (stages
   ``alice/cms-daq-workshop-debian:stage-1``). A repository path reads as "alice's images", keeps the
