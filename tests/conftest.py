@@ -16,6 +16,10 @@ from support import dangling_ids, required
 from helpers import engine
 from helpers.progress import QuietProgress
 
+# The suite runs as a learner alone, even inside a JupyterHub (JUPYTERHUB_USER set): tests that need a
+# learner set one themselves (tests/test_learners*.py).
+os.environ["KIT_LEARNER"] = ""
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
