@@ -30,10 +30,10 @@ import re
 import struct
 import sys
 from collections.abc import Iterator
-from typing import IO, Protocol
+from typing import IO
 
 BLOCK = 512
-WINDOW = 128 << 10  # bytes read at once from a file that can seek: many headers of small files per read
+WINDOW = 64 << 10  # bytes read at once from a file that can seek: many headers of small files per read
 CHUNK = 1 << 20  # bytes read at once from a stream
 ENCODING = sys.getfilesystemencoding()  # tarfile's default encoding (its errors: "surrogateescape")
 ERRORS = "surrogateescape"
@@ -60,12 +60,6 @@ _PAX_NAME_FIELDS = {"path", "linkpath", "uname", "gname"}
 
 class BadTar(Exception):
     """A tar that cannot be read: cut short, or a header that is none (a bad checksum, a number that is not one)."""
-
-
-class _Source(Protocol):
-    def read_at(self, pos: int, n: int) -> bytes: ...
-
-    def header_at(self, pos: int) -> bytes: ...
 
 
 def _blocks(n: int) -> int:
@@ -106,7 +100,7 @@ class TarEntry:
     __slots__ = ("name", "type", "size", "mode", "uid", "gid", "linkname", "offset", "sparse", "_src", "_at")
 
     def __init__(self, name: str, type: bytes, size: int, mode: int, uid: int, gid: int, linkname: str,
-                 offset: int, src: _Source) -> None:
+                 offset: int, src: _Random | _Sequential) -> None:
         self.name, self.type, self.size, self.mode, self.uid, self.gid = name, type, size, mode, uid, gid
         self.linkname = linkname
         self.offset = offset  # where its data starts in the tar
@@ -167,25 +161,28 @@ class _Random:
         i = pos - self.base
         if 0 <= i and i + n <= len(self.buf):
             return self.buf[i:i + n]
-        self.f.seek(pos)
-        if n >= WINDOW:  # a large file's bytes: read as they are, not kept
-            data = self.f.read(n)
-        else:
-            self.buf, self.base = self.f.read(WINDOW), pos
-            data = self.buf[:n]
+        self.f.seek(pos)  # a file's bytes past the window: read as they are, the window kept for the next header
+        data = self.f.read(n)
         if len(data) < n:
             raise BadTar("unexpected end of data")
         return data
 
     def header_at(self, pos: int) -> bytes:
         """Return the block at ``pos``, b"" where the tar ends exactly there."""
+        i = pos - self.base
+        if 0 <= i and i + BLOCK <= len(self.buf):
+            return self.buf[i:i + BLOCK]
         if pos >= self.end:
             if pos > self.end:  # the last file's bytes are cut short
                 raise BadTar("unexpected end of data")
             return b""
         if pos + BLOCK > self.end:
             raise BadTar("truncated header")
-        return self.read_at(pos, BLOCK)
+        self.f.seek(pos)
+        self.buf, self.base = self.f.read(min(WINDOW, self.end - pos)), pos
+        if len(self.buf) < BLOCK:
+            raise BadTar("unexpected end of data")
+        return self.buf[:BLOCK]
 
 
 class _Sequential:
@@ -277,7 +274,7 @@ def read_entries(f: IO[bytes], head: bytes = b"", at_random: bool | None = None)
         yield entry
 
 
-def _header(src: _Source, pos: int, block: bytes) -> TarEntry:
+def _header(src: _Random | _Sequential, pos: int, block: bytes) -> TarEntry:
     """Return the entry one header block makes by itself (tarfile's ``TarInfo.frombuf``)."""
     name_f, mode, uid, gid, size, chksum, type, link_f, prefix_f = _HEADER.unpack_from(block)
     octal = _OCTAL.match(block, 100)
@@ -302,7 +299,7 @@ def _header(src: _Source, pos: int, block: bytes) -> TarEntry:
     return e
 
 
-def _next_header(src: _Source, pos: int) -> bytes:
+def _next_header(src: _Random | _Sequential, pos: int) -> bytes:
     """Return the header a GNU long name or a pax header applies to: it must be there."""
     block = src.header_at(pos)
     if len(block) < BLOCK:
@@ -312,7 +309,7 @@ def _next_header(src: _Source, pos: int) -> bytes:
     return block
 
 
-def _member(src: _Source, pos: int, block: bytes, pax_global: dict[str, str]) -> tuple[TarEntry, int]:
+def _member(src: _Random | _Sequential, pos: int, block: bytes, pax_global: dict[str, str]) -> tuple[TarEntry, int]:
     """Return the entry whose (first) header is at ``pos`` and where the next header is (tarfile's ``_proc_member``)."""
     e = _header(src, pos, block)
     if e.type in (LONGNAME, LONGLINK):
@@ -338,7 +335,7 @@ def _member(src: _Source, pos: int, block: bytes, pax_global: dict[str, str]) ->
     return e, end
 
 
-def _old_sparse(src: _Source, e: TarEntry, block: bytes) -> tuple[TarEntry, int]:
+def _old_sparse(src: _Random | _Sequential, e: TarEntry, block: bytes) -> tuple[TarEntry, int]:
     """Read an old GNU sparse file's map (tarfile's ``_proc_sparse``): four pieces in its header, 21 in each
     extension block after it; return the entry, its size the file's, and where the next header is."""
     pieces = [(_number(block[p:p + 12]), _number(block[p + 12:p + 24])) for p in range(386, 482, 24)]
@@ -357,7 +354,7 @@ def _old_sparse(src: _Source, e: TarEntry, block: bytes) -> tuple[TarEntry, int]
     return e, at + _blocks(stored)
 
 
-def _pax(src: _Source, e: TarEntry, pax_global: dict[str, str]) -> tuple[TarEntry, int]:
+def _pax(src: _Random | _Sequential, e: TarEntry, pax_global: dict[str, str]) -> tuple[TarEntry, int]:
     """Read a pax header (tarfile's ``_proc_pax``); return the entry it applies to and where the next header is."""
     buf = src.read_at(e.offset, _blocks(e.size))
     headers = pax_global if e.type == PAX_GLOBAL else dict(pax_global)
@@ -397,7 +394,7 @@ def _pax(src: _Source, e: TarEntry, pax_global: dict[str, str]) -> tuple[TarEntr
     return nxt, end
 
 
-def _sparse_10(src: _Source, e: TarEntry) -> None:
+def _sparse_10(src: _Random | _Sequential, e: TarEntry) -> None:
     """Read GNU sparse 1.0's map: a count, then offset and size of each piece, a number a line, before the data."""
     at = e.offset
     buf = src.read_at(at, BLOCK)
