@@ -17,9 +17,10 @@ Sizes are a tar entry's size: a file's bytes, 0 for folders, symlinks and hard l
 Lean by design (a 750 MB image is read in under half a second, half of dive's time): each layer's tar is
 read by ``tarentries``, not ``tarfile`` (which took most of the time); a saved file is read at random,
 headers only, skipping every file's bytes; a Go binary's build info comes from a few pieces of it
-(``gobuild.build_info_from``). A gzipped layer (OCI layout) is read as a stream through ``gzip``. Every table is kept as plain rows (tuples, in the column order of
-``ENTRY_COLUMNS`` and the like); the pandas DataFrames (``entries``, ``files``, ``tree``, ...) are made
-on first use, so a caller that needs only figures (the command line's summary) never imports pandas.
+(``gobuild.build_info_from``). A gzipped layer (OCI layout) is read as a stream through ``gzip``.
+Every table is kept as plain rows (tuples, in the column order of ``ENTRY_COLUMNS`` and the like); the
+pandas DataFrames (``entries``, ``files``, ``tree``, ...) are made on first use, so a caller that needs
+only figures (the command line's summary) never imports pandas.
 """
 
 from __future__ import annotations
@@ -222,12 +223,17 @@ class _Tree:
 
     def put(self, path: str, row: Row, layer: int) -> None:
         self.at[path] = (row, layer)
-        self.kids.setdefault(posixpath.dirname(path), set()).add(path)
+        self.kids.setdefault(_folder(path), set()).add(path)
 
     def drop(self, path: str) -> None:
         self.at.pop(path, None)
-        self.kids.get(posixpath.dirname(path), set()).discard(path)
+        self.kids.get(_folder(path), set()).discard(path)
         self.kids.pop(path, None)
+
+
+def _folder(path: str) -> str:
+    """Return the folder of a path clean() gave (posixpath.dirname's answer, at a third of its cost)."""
+    return path[:path.rfind("/")] or "/"
 
 
 def _apply(tree: _Tree, rows: list[Row], index: int) -> tuple[list[FileRow], list[ReplacedRow]]:
@@ -235,13 +241,14 @@ def _apply(tree: _Tree, rows: list[Row], index: int) -> tuple[list[FileRow], lis
     writes: dict[str, Row] = {}
     marks: list[tuple[str, str, bool]] = []  # (target, marker, opaque)
     for row in rows:
-        folder, base = posixpath.split(row[0])
-        if base == OPAQUE:
-            marks.append((folder, row[0], True))
-        elif base.startswith(WHITEOUT):
-            marks.append((posixpath.join(folder, base[len(WHITEOUT):]), row[0], False))
+        path = row[0]
+        base = path[path.rfind("/") + 1:]
+        if not base.startswith(WHITEOUT):
+            writes[path] = row  # a path written twice in one tar: the last one stands
+        elif base == OPAQUE:
+            marks.append((_folder(path), path, True))
         else:
-            writes[row[0]] = row  # a path written twice in one tar: the last one stands
+            marks.append((posixpath.join(_folder(path), base[len(WHITEOUT):]), path, False))
     deleted: dict[str, str] = {}  # path of the layers below -> the marker (or write) that removes it
     for target, marker, opaque in marks:
         victims = tree.under(target) if opaque else [target] * (target in tree.at) + tree.under(target)
