@@ -67,10 +67,10 @@ def _blocks(n: int) -> int:
     return (n + BLOCK - 1) // BLOCK * BLOCK
 
 
-def _text(field: bytes, encoding: str = ENCODING) -> str:
+def _text(field: bytes) -> str:
     """Return a NUL-terminated field as text (tarfile's ``nts``)."""
     end = field.find(b"\0")
-    return (field if end < 0 else field[:end]).decode(encoding, ERRORS)
+    return (field if end < 0 else field[:end]).decode(ENCODING, ERRORS)
 
 
 def _number(field: bytes) -> int:
@@ -158,6 +158,7 @@ class _Random:
         self.buf, self.base = b"", 0  # the window, and where it starts in the tar
 
     def read_at(self, pos: int, n: int) -> bytes:
+        """Return the ``n`` bytes at ``pos``: from the window if they are in it, else read as they are."""
         i = pos - self.base
         if 0 <= i and i + n <= len(self.buf):
             return self.buf[i:i + n]
@@ -231,6 +232,7 @@ class _Sequential:
         return data[:n]
 
     def read_at(self, pos: int, n: int) -> bytes:
+        """Return the ``n`` bytes at ``pos``, at or past what was read (the bytes before it are passed over)."""
         i = pos - self.base
         if 0 <= i and i + n <= len(self.buf):
             return self.buf[i:i + n]
