@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -62,19 +61,24 @@ class _Node:
         return "/" + "/".join(reversed(names))
 
 
-def _add(root: _Node, path: str, size: int, isdir: bool) -> None:
-    """dive's AddPath: walk or make each name; a missing ``.wh..wh..`` name ends it; set the last's info."""
+def _add(root: _Node, path: str, size: int, isdir: bool) -> _Node | None:
+    """dive's AddPath: walk or make each name; a missing ``.wh..wh..`` name ends it; set the last's info.
+
+    Return the last name's node (None where a ``.wh..wh..`` name ended it, or for the root).
+    """
     node = root
     names = [n for n in path.split("/") if n]
     for name in names:
         child = node.kids.get(name)
         if child is None:
             if name.startswith(OPAQUE_PREFIX):
-                return
+                return None
             child = node.kids[name] = _Node(name, node)
         node = child
-    if names:
-        node.size, node.isdir = size, isdir
+    if not names:
+        return None
+    node.size, node.isdir = size, isdir
+    return node
 
 
 def _get(root: _Node, path: str) -> _Node | None:
@@ -87,11 +91,37 @@ def _get(root: _Node, path: str) -> _Node | None:
     return node
 
 
-def _child_first(node: _Node) -> Iterator[_Node]:
-    """Every node below ``node``, children before their parent, in name order (dive's VisitDepthChildFirst)."""
-    for name in sorted(node.kids):
-        yield from _child_first(node.kids[name])
-        yield node.kids[name]
+def _child_first(node: _Node) -> list[_Node]:
+    """Return every node below ``node``, children before their parent, in name order (dive's VisitDepthChildFirst)."""
+    found: list[_Node] = []
+
+    def visit(parent: _Node) -> None:  # a list, not nested generators: each node passes through no other level
+        kids = parent.kids
+        for name in sorted(kids):
+            child = kids[name]
+            if child.kids:
+                visit(child)
+            found.append(child)
+
+    visit(node)
+    return found
+
+
+def _leaves(root: _Node) -> list[tuple[_Node, str]]:
+    """Return every leaf below ``root`` and its ``path()``, in ``_child_first``'s order (each path made on the way)."""
+    found: list[tuple[_Node, str]] = []
+
+    def visit(parent: _Node, folder: str) -> None:
+        kids = parent.kids
+        for name in sorted(kids):
+            child = kids[name]
+            if child.kids:
+                visit(child, folder + "/" + name)
+            else:
+                found.append((child, folder + "/" + name.removeprefix(WHITEOUT)))
+
+    visit(root, "")
+    return found
 
 
 def _copy(node: _Node, parent: _Node | None) -> _Node:
@@ -103,7 +133,7 @@ def _copy(node: _Node, parent: _Node | None) -> _Node:
 
 def _stack(lower: _Node, upper: _Node) -> None:
     """dive's Stack: a whiteout removes its path from ``lower``; every other node is added with its info."""
-    for node in list(_child_first(upper)):
+    for node in _child_first(upper):
         if node.name.startswith(WHITEOUT):
             gone = _get(lower, node.path())
             if gone is not None and gone.parent is not None:
@@ -115,8 +145,22 @@ def _stack(lower: _Node, upper: _Node) -> None:
 def layer_tree(rows: list[Row]) -> _Node:
     """Build dive's tree of one layer from its tar entries (``LayerFiles.rows``), in tar order."""
     root = _Node("", None)
+    made = {"": root}  # path -> its node, once its own entry is in: an entry below it starts there, not at the root
     for path, kind, size, *_ in rows:
-        _add(root, path, size, kind == "dir")
+        folder, _, name = path.rpartition("/")  # rows' paths are clean ("/a/b"): what _add would walk to
+        node = made.get(folder)
+        if node is None or not name:
+            node = _add(root, path, size, kind == "dir")
+        else:
+            child = node.kids.get(name)
+            if child is None:
+                if name.startswith(OPAQUE_PREFIX):
+                    continue
+                child = node.kids[name] = _Node(name, node)
+            child.size, child.isdir = size, kind == "dir"
+            node = child
+        if node is not None:
+            made[path] = node
     return root
 
 
@@ -147,10 +191,7 @@ def dive_figures(image: ImageFiles) -> DiveFigures:
     seen: dict[str, list[int]] = {}  # path -> [visits, summed size, smallest size (-1: none yet)]
     for i, tree in enumerate(trees):
         below: _Node | None = None
-        for node in _child_first(tree):
-            if node.kids:
-                continue  # dive visits leaves only
-            path = node.path()
+        for node, path in _leaves(tree):  # dive visits leaves only
             data = seen.setdefault(path, [0, 0, -1])
             if node.name.startswith(WHITEOUT):
                 if below is None:  # StackTreeRange(trees, 0, i-1): a copy of the first, each layer below stacked

@@ -14,11 +14,13 @@ Per image: ``tree``, the final file tree, each path with the layer that last wro
 every copy of a path that a later layer overwrote or deleted (bytes a learner pays for but never sees).
 Sizes are a tar entry's size: a file's bytes, 0 for folders, symlinks and hard links (as dive counts).
 
-Lean by design (a 750 MB image is read in about a second): a saved file is read at random, headers
-only, skipping every file's bytes; a Go binary's build info comes from a few pieces of it
-(``gobuild.build_info_from``). Every table is kept as plain rows (tuples, in the column order of
-``ENTRY_COLUMNS`` and the like); the pandas DataFrames (``entries``, ``files``, ``tree``, ...) are made
-on first use, so a caller that needs only figures (the command line's summary) never imports pandas.
+Lean by design (a 750 MB image is read in under half a second, half of dive's time): each layer's tar is
+read by ``tarentries``, not ``tarfile`` (which took most of the time); a saved file is read at random,
+headers only, skipping every file's bytes; a Go binary's build info comes from a few pieces of it
+(``gobuild.build_info_from``). A gzipped layer (OCI layout) is read as a stream through ``gzip``.
+Every table is kept as plain rows (tuples, in the column order of ``ENTRY_COLUMNS`` and the like); the
+pandas DataFrames (``entries``, ``files``, ``tree``, ...) are made on first use, so a caller that needs
+only figures (the command line's summary) never imports pandas.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import io
 import posixpath
 import re
 import tarfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,7 +40,8 @@ from typing import IO, TYPE_CHECKING
 from . import gobuild
 from .dockerfile import instruction_of
 from .errors import KitError
-from .image import _Chunks, layout_of, open_layer, seekable, stream_from_engine, walk_archive
+from .image import _Chunks, _Counting, layout_of, seekable, stream_from_engine, walk_archive
+from .tarentries import BadTar, TarEntry, read_entries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,6 +57,7 @@ SMALL_FILES = re.compile(r"^/(etc/passwd|etc/group|etc/os-release|usr/lib/os-rel
                          r"|var/lib/dpkg/status\.d/[^/]+|lib/apk/db/installed)$")
 SMALL_LIMIT = 16 << 20  # bytes: a dpkg status of a large image is a few MB
 GO_LIMIT = 512 << 20  # an executable is read into memory (to find Go's build info) only up to this size
+GZIP_MAGIC = b"\x1f\x8b"
 OPAQUE = ".wh..wh..opq"
 WHITEOUT = ".wh."
 
@@ -150,16 +155,20 @@ class ImageFiles:
 
 def clean(name: str) -> str:
     """Return a tar entry's name as an absolute path ("/" for the root), cleaned as Go's path.Clean does."""
+    if name and name[0] not in "./" and name[-1] != "/" and "//" not in name and "/." not in name:
+        return "/" + name  # clean already (no empty, "." or ".." part): as normpath gives it, at a fifth of the cost
     path = posixpath.normpath(name)
     return "/" if path == "." else "/" + path.lstrip("/")
 
 
-def _open(head: bytes, rest: IO[bytes]) -> tarfile.TarFile:
-    """Open a layer blob: at random (headers only, file bytes skipped) where it can seek and is no gzip."""
-    if head[:2] != b"\x1f\x8b" and seekable(rest):
-        rest.seek(0)
-        return tarfile.open(fileobj=rest, mode="r:")
-    return open_layer(head, rest)
+def _entries(head: bytes, rest: IO[bytes]) -> Iterator[TarEntry]:
+    """Return a layer blob's entries: at random where it can seek and is no gzip (file bytes skipped), else streamed."""
+    if head[:2] == GZIP_MAGIC:
+        import gzip  # only an OCI archive's layers may be gzipped
+
+        raw = io.BufferedReader(_Counting(head, rest, gzip=False), buffer_size=1 << 20)  # the blob from its start
+        return read_entries(gzip.GzipFile(fileobj=raw, mode="rb"), at_random=False)
+    return read_entries(rest, head, at_random=seekable(rest))
 
 
 def _read_layer(blob: str, head: bytes, rest: IO[bytes]) -> _RawLayer:
@@ -167,32 +176,29 @@ def _read_layer(blob: str, head: bytes, rest: IO[bytes]) -> _RawLayer:
     layer = _RawLayer([], {}, {})
     rows = layer.rows
     try:
-        with _open(head, rest) as tar:
-            at_random = tar.fileobj is rest  # else a stream: each file's bytes go by once
-            for e in tar:
-                tar.members.clear()  # a TarFile keeps every header it read: keep none
-                path = clean(e.name)
-                if path == "/":
-                    continue  # "./": the root itself (dive skips it too)
-                kind = _KINDS.get(e.type, "other")
-                rows.append((path, kind, e.size, e.mode, e.uid, e.gid, e.linkname))
-                if kind != "file" or e.size == 0:
+        for e in _entries(head, rest):
+            path = clean(e.name)
+            if path == "/":
+                continue  # "./": the root itself (dive skips it too)
+            kind = _KINDS.get(e.type, "other")
+            size = e.size
+            rows.append((path, kind, size, e.mode, e.uid, e.gid, e.linkname))
+            if kind != "file" or size == 0:
+                continue
+            if SMALL_FILES.match(path) and size <= SMALL_LIMIT:
+                layer.contents[path] = e.read()
+            elif 64 <= size <= GO_LIMIT:
+                first = e.read(4)
+                if not gobuild.is_executable(first):
                     continue
-                if SMALL_FILES.match(path) and e.size <= SMALL_LIMIT:
-                    layer.contents[path] = tar.extractfile(e).read()
-                elif 64 <= e.size <= GO_LIMIT:
-                    f = tar.extractfile(e)
-                    first = f.read(4)
-                    if not gobuild.is_executable(first):
-                        continue
-                    if at_random:
-                        info = gobuild.build_info_from(f, e.size)
-                    else:
-                        data = first + f.read()
-                        info = gobuild.build_info(data) if gobuild.GO_MAGIC in data else None
-                    if info is not None:
-                        layer.go[path] = info
-    except (tarfile.TarError, EOFError, OSError) as err:
+                if e.seekable():  # else a stream: each file's bytes go by once
+                    info = gobuild.build_info_from(e, size)
+                else:
+                    data = first + e.read()
+                    info = gobuild.build_info(data) if gobuild.GO_MAGIC in data else None
+                if info is not None:
+                    layer.go[path] = info
+    except (BadTar, tarfile.TarError, EOFError, OSError, zlib.error) as err:  # TarError: the archive is cut short
         raise KitError("A layer of the image archive could not be read as a tar.",
                        "save the image again (`docker save IMAGE -o FILE`); the file may be cut short.",
                        detail=f"{blob}: {err}") from None
@@ -217,12 +223,17 @@ class _Tree:
 
     def put(self, path: str, row: Row, layer: int) -> None:
         self.at[path] = (row, layer)
-        self.kids.setdefault(posixpath.dirname(path), set()).add(path)
+        self.kids.setdefault(_folder(path), set()).add(path)
 
     def drop(self, path: str) -> None:
         self.at.pop(path, None)
-        self.kids.get(posixpath.dirname(path), set()).discard(path)
+        self.kids.get(_folder(path), set()).discard(path)
         self.kids.pop(path, None)
+
+
+def _folder(path: str) -> str:
+    """Return the folder of a path clean() gave (posixpath.dirname's answer, at a third of its cost)."""
+    return path[:path.rfind("/")] or "/"
 
 
 def _apply(tree: _Tree, rows: list[Row], index: int) -> tuple[list[FileRow], list[ReplacedRow]]:
@@ -230,13 +241,14 @@ def _apply(tree: _Tree, rows: list[Row], index: int) -> tuple[list[FileRow], lis
     writes: dict[str, Row] = {}
     marks: list[tuple[str, str, bool]] = []  # (target, marker, opaque)
     for row in rows:
-        folder, base = posixpath.split(row[0])
-        if base == OPAQUE:
-            marks.append((folder, row[0], True))
-        elif base.startswith(WHITEOUT):
-            marks.append((posixpath.join(folder, base[len(WHITEOUT):]), row[0], False))
+        path = row[0]
+        base = path[path.rfind("/") + 1:]
+        if not base.startswith(WHITEOUT):
+            writes[path] = row  # a path written twice in one tar: the last one stands
+        elif base == OPAQUE:
+            marks.append((_folder(path), path, True))
         else:
-            writes[row[0]] = row  # a path written twice in one tar: the last one stands
+            marks.append((posixpath.join(_folder(path), base[len(WHITEOUT):]), path, False))
     deleted: dict[str, str] = {}  # path of the layers below -> the marker (or write) that removes it
     for target, marker, opaque in marks:
         victims = tree.under(target) if opaque else [target] * (target in tree.at) + tree.under(target)

@@ -35,7 +35,8 @@ INPUTS = ["app/*.go", "app/go.mod", "app/.dockerignore", "dockerfiles/Dockerfile
           "helpers/builds.py", "helpers/builders.py", "helpers/store.py", "helpers/results.py",
           "helpers/sizes.py", "helpers/image.py", "helpers/terminal.py", "helpers/inside.py", "helpers/contents.py",
           "helpers/dive.py", "helpers/waste.py", "helpers/surface.py", "helpers/fileplots.py", "helpers/gobuild.py",
-          "helpers/localbases.py", "helpers/catalog.py", "helpers/recording.py", "helpers/container.py"]
+          "helpers/localbases.py", "helpers/catalog.py", "helpers/recording.py", "helpers/container.py",
+          "helpers/tarentries.py"]
 
 
 def input_digests() -> dict[str, str]:
