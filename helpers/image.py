@@ -115,12 +115,6 @@ def _layer(path: str, head: bytes, rest: IO[bytes], compress: bool) -> LayerStat
     return LayerStats(path, unpacked, blob_bytes, counter.n if gzipped else counter.gzipped(), entries)
 
 
-def open_layer(head: bytes, rest: IO[bytes]) -> tarfile.TarFile:
-    """Open a layer blob (a tar, or a gzipped tar) as a streamed tar, given its first bytes and the rest."""
-    raw = io.BufferedReader(_Counting(head, rest, gzip=False), buffer_size=1 << 20)
-    return tarfile.open(fileobj=raw, mode="r|gz" if head[:2] == b"\x1f\x8b" else "r|")
-
-
 def seekable(f: IO[bytes]) -> bool:
     """Say whether a file object can seek (a file on disk, bytes in memory), not just stream."""
     try:
