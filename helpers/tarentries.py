@@ -149,7 +149,19 @@ class TarEntry:
         return bytes(out)
 
 
-class _Random:
+class _Buffered:
+    """What both sources share: bytes already read (``buf``), starting at ``base`` in the tar."""
+
+    buf: bytes
+    base: int
+
+    def _held(self, pos: int, n: int) -> bytes | None:
+        """Return the ``n`` bytes at ``pos`` if they were read already, else None."""
+        i = pos - self.base
+        return self.buf[i:i + n] if 0 <= i and i + n <= len(self.buf) else None
+
+
+class _Random(_Buffered):
     """A tar in a file that can seek, read in windows: most headers come from memory already read."""
 
     def __init__(self, f: IO[bytes]) -> None:
@@ -159,9 +171,9 @@ class _Random:
 
     def read_at(self, pos: int, n: int) -> bytes:
         """Return the ``n`` bytes at ``pos``: from the window if they are in it, else read as they are."""
-        i = pos - self.base
-        if 0 <= i and i + n <= len(self.buf):
-            return self.buf[i:i + n]
+        held = self._held(pos, n)
+        if held is not None:
+            return held
         self.f.seek(pos)  # a file's bytes past the window: read as they are, the window kept for the next header
         data = self.f.read(n)
         if len(data) < n:
@@ -170,9 +182,9 @@ class _Random:
 
     def header_at(self, pos: int) -> bytes:
         """Return the block at ``pos``, b"" where the tar ends exactly there."""
-        i = pos - self.base
-        if 0 <= i and i + BLOCK <= len(self.buf):
-            return self.buf[i:i + BLOCK]
+        held = self._held(pos, BLOCK)
+        if held is not None:
+            return held
         if pos >= self.end:
             if pos > self.end:  # the last file's bytes are cut short
                 raise BadTar("unexpected end of data")
@@ -186,7 +198,7 @@ class _Random:
         return self.buf[:BLOCK]
 
 
-class _Sequential:
+class _Sequential(_Buffered):
     """A tar in a stream, read forward in chunks: what is not needed is read into one scratch buffer, and dropped."""
 
     def __init__(self, f: IO[bytes], head: bytes) -> None:
@@ -233,9 +245,9 @@ class _Sequential:
 
     def read_at(self, pos: int, n: int) -> bytes:
         """Return the ``n`` bytes at ``pos``, at or past what was read (the bytes before it are passed over)."""
-        i = pos - self.base
-        if 0 <= i and i + n <= len(self.buf):
-            return self.buf[i:i + n]
+        held = self._held(pos, n)
+        if held is not None:
+            return held
         data = self._fill(pos, n)
         if len(data) < n:
             raise BadTar("unexpected end of data")
@@ -243,9 +255,9 @@ class _Sequential:
 
     def header_at(self, pos: int) -> bytes:
         """Return the block at ``pos``, b"" where the tar ends exactly there."""
-        i = pos - self.base
-        if 0 <= i and i + BLOCK <= len(self.buf):
-            return self.buf[i:i + BLOCK]
+        held = self._held(pos, BLOCK)
+        if held is not None:
+            return held
         data = self._fill(pos, BLOCK)
         if data and len(data) < BLOCK:
             raise BadTar("truncated header")
