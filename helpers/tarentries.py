@@ -160,6 +160,20 @@ class _Buffered:
         i = pos - self.base
         return self.buf[i:i + n] if 0 <= i and i + n <= len(self.buf) else None
 
+    def _fetch(self, pos: int, n: int) -> bytes:
+        """Return up to ``n`` bytes at ``pos`` that are not held: each source reads them its own way."""
+        raise NotImplementedError
+
+    def read_at(self, pos: int, n: int) -> bytes:
+        """Return the ``n`` bytes at ``pos``: held already, or fetched."""
+        held = self._held(pos, n)
+        if held is not None:
+            return held
+        data = self._fetch(pos, n)
+        if len(data) < n:
+            raise BadTar("unexpected end of data")
+        return data
+
 
 class _Random(_Buffered):
     """A tar in a file that can seek, read in windows: most headers come from memory already read."""
@@ -169,16 +183,9 @@ class _Random(_Buffered):
         self.end = f.seek(0, io.SEEK_END)
         self.buf, self.base = b"", 0  # the window, and where it starts in the tar
 
-    def read_at(self, pos: int, n: int) -> bytes:
-        """Return the ``n`` bytes at ``pos``: from the window if they are in it, else read as they are."""
-        held = self._held(pos, n)
-        if held is not None:
-            return held
+    def _fetch(self, pos: int, n: int) -> bytes:
         self.f.seek(pos)  # a file's bytes past the window: read as they are, the window kept for the next header
-        data = self.f.read(n)
-        if len(data) < n:
-            raise BadTar("unexpected end of data")
-        return data
+        return self.f.read(n)
 
     def header_at(self, pos: int) -> bytes:
         """Return the block at ``pos``, b"" where the tar ends exactly there."""
@@ -243,15 +250,8 @@ class _Sequential(_Buffered):
         self.buf, self.base = data, pos
         return data[:n]
 
-    def read_at(self, pos: int, n: int) -> bytes:
-        """Return the ``n`` bytes at ``pos``, at or past what was read (the bytes before it are passed over)."""
-        held = self._held(pos, n)
-        if held is not None:
-            return held
-        data = self._fill(pos, n)
-        if len(data) < n:
-            raise BadTar("unexpected end of data")
-        return data
+    def _fetch(self, pos: int, n: int) -> bytes:
+        return self._fill(pos, n)  # at or past what was read: the bytes before it are passed over
 
     def header_at(self, pos: int) -> bytes:
         """Return the block at ``pos``, b"" where the tar ends exactly there."""
