@@ -207,6 +207,12 @@ def _uid_of(user: str) -> str:
 
 def _start_hint(engine_said: str) -> str:
     """Say what to do about a container the engine could not start, from the engine's reason."""
+    said = engine_said.lower()
+    if "rootless netns" in said or "slirp4netns" in said or "/dev/net/tun" in said:
+        return ("the engine could not give the container a network: rootless Podman's networking failed, "
+                "not the image. Give its user slirp4netns (`netns = \"slirp4netns\"` under [containers] in "
+                "~/.config/containers/containers.conf) and a /dev/net/tun it may open (mode 0666), as "
+                "scripts/engine-podman-rootless.sh does; then run this again.")
     if "/bin/sh" in engine_said and ("no such file" in engine_said or "not found" in engine_said):
         return ("the image has no shell (/bin/sh), so a shell-form CMD or ENTRYPOINT cannot run: use the exec "
                 'form, a JSON list such as ENTRYPOINT ["/cms-daq-simple-app"].')

@@ -2,6 +2,7 @@
 # Run the kit's engine-dependent tests against another engine, brought up from this repository's scripts:
 #
 #   bash scripts/test-engine.sh docker26 [containerd|overlay2]    # default: containerd
+#   bash scripts/test-engine.sh podman | podman-rootless           # scripts/test-podman.sh
 #
 # 1. brings the engine up (scripts/engine-docker26.sh; its Debian 13 chroot is cached after the first run);
 # 2. loads the bases with the kit's own `bundle load`, from a bundle the kit's `bundle save` wrote from
@@ -18,6 +19,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 ENGINE=${1:-}
+case "$ENGINE" in  # Podman's own runner; every argument after the engine goes to pytest
+  podman) shift; exec bash scripts/test-podman.sh "$@" ;;
+  podman-rootless) shift; KIT_PODMAN_ROOTLESS=1 exec bash scripts/test-podman.sh "$@" ;;
+esac
 STORE=${2:-containerd}
 shift 2 2>/dev/null || shift $#
 PY=${PY:-.venv/bin/python}
@@ -32,8 +37,7 @@ die() {
 
 case "$ENGINE" in
   docker26) UP=scripts/engine-docker26.sh ;;
-  podman) exec bash scripts/test-podman.sh "$@" ;;
-  *) die "unknown engine '${ENGINE}'." "name one of: docker26 (Docker 26, Debian 13's; containerd or overlay2 store), podman." ;;
+  *) die "unknown engine '${ENGINE}'." "name one of: docker26 (Docker 26, Debian 13's; containerd or overlay2 store), podman, podman-rootless." ;;
 esac
 [ -x "$PY" ] || die "there is no Python environment at $PY." "run \`make venv\` first (or set PY=path/to/python)."
 

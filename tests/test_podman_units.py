@@ -122,3 +122,15 @@ def test_labels_are_written_into_the_built_stage_in_one_sorted_line() -> None:
     test = with_labels(text, labels, target="test").splitlines()
     assert test[test.index("RUN test") + 1].startswith("LABEL org.kit.managed=") and test[-1] == "COPY --from=build /a /a"
     assert with_labels(text, {}) == text
+
+
+def test_a_rootless_network_failure_is_not_called_a_missing_program() -> None:
+    """Rootless Podman's own words (4.3.1, seen here): each is the network's fault, not the image's."""
+    from helpers.container import _start_hint
+
+    for said in ['failed to mount runtime directory for rootless netns: no such file or directory',
+                 '/usr/bin/slirp4netns failed: "open(\\"/dev/net/tun\\"): Permission denied\\nchild failed(1)\\n"']:
+        hint = _start_hint(said)
+        assert "network" in hint and "slirp4netns" in hint and "ENTRYPOINT" not in hint, said
+    missing = 'exec: "/cms-daq-simple-app": stat /cms-daq-simple-app: no such file or directory: unknown'
+    assert "ENTRYPOINT" in _start_hint(missing)
