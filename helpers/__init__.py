@@ -23,7 +23,7 @@ _WHERE = {
     "EXERCISE_TARGET_MB": "exercise",
     **dict.fromkeys(["architecture", "banner", "base_chooser", "base_table", "build", "build_all", "build_custom",
                      "check_answer", "check_exercise", "image_list", "look_inside", "mode", "register_magics", "run",
-                     "setup_check", "show_dockerfile"], "lessons"),
+                     "setup_check", "show_dockerfile", "sizes_on_engines"], "lessons"),
     **dict.fromkeys(["files_treemap", "folder_diff_chart", "layers_chart", "size_chart", "surface_chart"], "plots"),
     "BuildResult": "results", "mb_text": "results",
     **dict.fromkeys(["bases_used", "layer_files", "layers_table", "leftovers_table", "reduction_table", "sizes_table",

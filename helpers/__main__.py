@@ -15,7 +15,8 @@
                         leftovers, attack surface (--files, --waste, --surface, --json); with limits
                         (--min-efficiency, --max-wasted-share, --max-leftovers) a gate that exits 1
                         when the image falls short. TARGET: a saved archive (offline), a variant, an image
-    record              build and run every variant, write helpers/data/recording.json (for Binder)
+    record              build and run every variant, write helpers/data/recording.json (for Binder);
+                        --sizes-only: this engine's sizes, shown beside them (containerd store, Podman)
 
 Exit codes: 0 done, 1 a check failed (doctor, images, the inspect gate), 2 a usage error or a kit error
 (one message, what to do), 130 interrupted.
@@ -76,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="instead: time the kit's image reader against dive on this saved archive (no engine)")
     be.add_argument("--repeat", type=int, default=3, help="with --inside: runs of each, the fastest shown (default 3)")
     _inspect_parser(sub)
-    sub.add_parser("record")
+    rec = sub.add_parser("record")
+    rec.add_argument("--sizes-only", action="store_true",
+                     help="on Docker's containerd image store or on Podman: record this engine's sizes alone, "
+                          "which the lessons show beside their own (helpers/data/recording-*.json)")
     args = p.parse_args(argv)
 
     try:
@@ -224,7 +228,7 @@ def _command(args: argparse.Namespace) -> int:
             bundles.bundle_load(args.file)
         return 0
     if args.cmd == "record":
-        recording.record()
+        recording.record_sizes() if args.sizes_only else recording.record()
         return 0
     if args.cmd == "benchmark":
         print(benchmark.report(args.variants or None, compare_cli=not args.no_cli))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from IPython.display import Markdown, display
 
-from . import source, tables
+from . import recording, source, tables
 from .builds import require_dockerfile
 from .catalog import BASES, REPO, VARIANTS, variant
 from .checks import Checklist
@@ -100,6 +100,20 @@ def image_list(results: list[BuildResult]) -> pd.DataFrame:
     """Return the images as `docker image ls` lists them, with the kit's figure and the workshop's beside."""
     show_command_once("image ls", image_list_command([r.tag for r in results]))
     return tables.image_list(results)
+
+
+@guarded("comparing engines")
+def sizes_on_engines(results: list[BuildResult]) -> pd.DataFrame:
+    """Return these results' sizes beside the same variants' on other engines, from the kit's recordings.
+
+    The unpacked figure is the kit's own and the same everywhere; `docker image ls` is each engine's.
+    Each recording is named, with when and on what it was made.
+    """
+    others = recording.other_engines()
+    for rec in others:
+        print(f"{rec.engine}: {rec.summary}")
+    return tables.sizes_on_engines({source.current().engine_title(): results}
+                                   | {f"{rec.engine} (recorded)": list(rec.results.values()) for rec in others})
 
 
 @guarded("looking inside the image")

@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import bases, engine, terminal
+from . import bases, engine, sizes, terminal
 from .bases import BaseState
 from .builds import build
 from .catalog import REPO, VARIANTS
@@ -25,9 +26,14 @@ from .errors import KitError, RecordingMissing
 from .inside import read_image_files
 from .labels import learner
 from .progress import QuietProgress, Say
-from .results import BuildResult
+from .results import BuildResult, engine_title
 
 RECORDING = Path(__file__).resolve().parent / "data" / "recording.json"
+
+#: The same variants' sizes on other engines, recorded by ``python -m helpers record --sizes-only``
+#: on each, so that a learner anywhere (Binder too) sees how an engine's own figure differs, by store.
+OTHER_ENGINES = {"containerd": RECORDING.with_name("recording-docker26-containerd.json"),
+                 "podman": RECORDING.with_name("recording-podman.json")}
 
 
 #: What a recording depends on: change any of these and the recording is stale (a test says so).
@@ -37,6 +43,10 @@ INPUTS = ["app/*.go", "app/go.mod", "app/.dockerignore", "dockerfiles/Dockerfile
           "helpers/dive.py", "helpers/waste.py", "helpers/surface.py", "helpers/fileplots.py", "helpers/gobuild.py",
           "helpers/localbases.py", "helpers/catalog.py", "helpers/recording.py", "helpers/container.py",
           "helpers/tarentries.py"]
+
+
+#: A step's first line in a classic build's log: Docker's "Step 2/9 : ...", Podman's "[1/2] STEP 2/6: ...".
+STEP_LINE = re.compile(r"^(Step|(\[\d+/\d+\] )?STEP) \d+/\d+ ?: ")
 
 
 def input_digests() -> dict[str, str]:
@@ -61,10 +71,17 @@ class Recording:
         return sorted(f for f in set(now) | set(self.digests) if now.get(f) != self.digests.get(f))
 
     @property
+    def engine(self) -> str:
+        """Name the engine and its image store: "Docker 26.1.5, containerd image store", "Podman 4.3.1"."""
+        p = self.provenance
+        store = p.get("image_store") or next((r.image_store for r in self.results.values()), "classic")
+        return engine_title(p.get("product", "Docker"), p["engine_version"], store)
+
+    @property
     def summary(self) -> str:
         """Say when, where and on what the recording was made, in one line."""
         p = self.provenance
-        return (f"recorded {p['recorded_at']} with Docker {p['engine_version']} on {p['arch']} "
+        return (f"recorded {p['recorded_at']} with {self.engine} on {p['arch']} "
                 f"({p['bases']} base images), kit commit {p['kit_commit'][:10]}")
 
 
@@ -81,60 +98,97 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
 
     Made by a learner alone: the recording shows the workshop's names, whoever replays it.
     """
+    _refuse_a_learner()
+    results = _build_and_run_all(say)
+    inside = {n: Contents.of(n, r.tag, read_image_files(r.image_id)).to_dict() for n, r in results.items()}
+    transcripts = terminal.record_all(say)
+    rec = Recording(_provenance("python -m helpers record"), results, input_digests(), transcripts, inside)
+    _write(rec, path, say)
+    return rec
+
+
+def record_sizes(path: Path | None = None, say: Say = print) -> Recording:
+    """Build (cold) and run every variant on the live engine, and write its results alone (no terminal, no files).
+
+    For another engine than the one ``record`` ran on: the lessons show its sizes beside their own.
+    ``path`` defaults to this engine's place in ``OTHER_ENGINES``.
+    """
+    _refuse_a_learner()
+    store = sizes.image_store()
+    path = path or OTHER_ENGINES.get(store)
+    if path is None:
+        raise KitError(f"This engine keeps its images in the {store} image store, which `record` covers.",
+                       "run `python -m helpers record` here, or `--sizes-only` on Docker with the containerd "
+                       "image store or on Podman.")
+    rec = Recording(_provenance("python -m helpers record --sizes-only"), _build_and_run_all(say), input_digests())
+    _write(rec, path, say)
+    return rec
+
+
+def _refuse_a_learner() -> None:
     if learner():
         raise KitError(f"The recording shows what a learner alone sees, and this one is learner {learner()}: its "
                        "names would be in that learner's namespace.",
                        "record with no learner: `KIT_LEARNER= python -m helpers record`.")
-    info = engine.info()
+
+
+def _build_and_run_all(say: Say) -> dict[str, BuildResult]:
     results: dict[str, BuildResult] = {}
-    inside: dict[str, dict[str, Any]] = {}
     for name in VARIANTS:
         say(f"recording {name} ...")
         r = build(name, progress=QuietProgress(), nocache=True)  # a cold build: the time a learner's first build takes
         with RunningApp(r) as app:
             r.greeting = app.greeting()
-        r.log = [x for x in r.log if x.startswith("Step ")]  # the steps, not every line
+        r.log = [x for x in r.log if STEP_LINE.match(x)]  # the steps, not every line
         results[name] = r
-        inside[name] = Contents.of(name, r.tag, read_image_files(r.image_id)).to_dict()
-    transcripts = terminal.record_all(say)
+    return results
+
+
+def _provenance(made_by: str) -> dict[str, Any]:
+    info = engine.info()
     states = {"local" if s.state is BaseState.STALE else s.state.value for s in bases.status()
               if s.state is not BaseState.BUILT_IN}
-    rec = Recording(
-        provenance={
-            "recorded_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "engine_version": info.version,
-            "api_version": info.api_version,
-            "arch": info.arch,
-            "os": info.os,
-            "bases": "official" if states == {"official"} else "local equivalent" if states == {"local"} else "mixed",
-            "machine": f"{platform.system()} {platform.machine()}",
-            "kit_commit": _git_commit(),
-            "made_by": "python -m helpers record",
-        },
-        results=results,
-        digests=input_digests(),
-        terminal=transcripts,
-        inside=inside,
-    )
+    return {
+        "recorded_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "product": info.product,
+        "engine_version": info.version,
+        "api_version": info.api_version,
+        "image_store": sizes.image_store(),
+        "arch": info.arch,
+        "os": info.os,
+        "bases": "official" if states == {"official"} else "local equivalent" if states == {"local"} else "mixed",
+        "machine": f"{platform.system()} {platform.machine()}",
+        "kit_commit": _git_commit(),
+        "made_by": made_by,
+    }
+
+
+def _write(rec: Recording, path: Path, say: Say) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {
         "provenance": rec.provenance,
         "inputs_sha256": rec.digests,
-        "results": {n: r.to_dict() for n, r in results.items()},
-        "terminal": transcripts,
-        "inside": inside,
+        "results": {n: r.to_dict() for n, r in rec.results.items()},
+        "terminal": rec.terminal,
+        "inside": rec.inside,
     }
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     say(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}: {rec.summary}")
-    return rec
+
+
+def other_engines() -> list[Recording]:
+    """Read the other engines' recordings the kit ships (those there are), by store: containerd, then Podman."""
+    return [load(p) for p in OTHER_ENGINES.values() if p.is_file()]
 
 
 def load(path: Path = RECORDING) -> Recording:
-    """Read the recording the kit ships."""
+    """Read a recording the kit ships (by default, the one the lessons replay)."""
     if not path.is_file():
         raise RecordingMissing(
             f"There is no recording at {path}.",
-            "on a machine with Docker run `python -m helpers record`, or restore it with `git checkout -- helpers/data/`.",
+            f"on {'that engine' if path in OTHER_ENGINES.values() else 'a machine with Docker'} run `python -m helpers "
+            f"record{' --sizes-only' if path in OTHER_ENGINES.values() else ''}`, or restore it with "
+            "`git checkout -- helpers/data/`.",
         )
     data = json.loads(path.read_text())
     return Recording(

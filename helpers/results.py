@@ -26,11 +26,20 @@ def mb_text(n_bytes: float) -> str:
 
 
 #: What each image store's own `docker image ls` figure is, in one sentence.
+def engine_title(product: str, version: str, image_store: str) -> str:
+    """Name an engine by what decides its `docker image ls` figure: "Docker 26.1.5, containerd image store"."""
+    version = version.split("+")[0]  # "20.10.24+dfsg1": Debian's packaging, not another engine
+    if product == "Podman" or image_store == "podman":
+        return f"Podman {version}"
+    return f"Docker {version}, {image_store or 'classic'} image store"
+
+
 STORE_SAYS = {
     "classic": "this engine keeps images unpacked (the classic image store), so `docker image ls` "
                "shows the unpacked size, the kit's figure",
-    "containerd": "this engine keeps images in the containerd image store, which holds each layer twice "
-                  "(compressed, and unpacked), so `docker image ls` shows the two added together",
+    "containerd": "this engine keeps images in the containerd image store, which holds each layer twice, "
+                  "as it came (built or pulled: compressed; loaded: as it was saved) and unpacked, so "
+                  "`docker image ls` shows the two added together, up to about twice the unpacked size",
     "podman": "Podman counts an image's size its own way (its storage's layer sizes, with metadata), "
               "so `podman images` and `docker image ls` on it show a figure of their own",
 }

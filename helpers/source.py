@@ -15,7 +15,7 @@ from typing import Protocol
 import pandas as pd
 from IPython.display import HTML, display
 
-from . import bases, builds, doctor, engine, exercise, recording, terminal
+from . import bases, builds, doctor, engine, exercise, recording, sizes, terminal
 from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
 from .commands import run_command
@@ -25,7 +25,7 @@ from .errors import EngineRefused, EngineUnavailable, RecordingMissing
 from .inside import read_image_files
 from .labels import container_name, image_tag, is_kit_tag, plain, slug
 from .progress import default_progress
-from .results import BuildResult, mb_text
+from .results import BuildResult, engine_title, mb_text
 from .tables import base_table
 
 
@@ -63,6 +63,9 @@ class ResultSource(Protocol):
 
     def architecture(self) -> str:
         """Say which processors the images run on."""
+
+    def engine_title(self) -> str:
+        """Name the engine (and image store) the results come from, and whether live or recorded."""
 
     def extra_images(self) -> list[str]:
         """Return the engine's other images, offered as bases in lesson 05."""
@@ -131,6 +134,11 @@ class LiveSource:
     def architecture(self) -> str:
         """Say which processors this engine builds for."""
         return f"This engine builds images for {engine.info().arch_plain}."
+
+    def engine_title(self) -> str:
+        """Name this engine and its image store, as live."""
+        info = engine.info()
+        return f"{engine_title(info.product, info.version, sizes.image_store())} (live)"
 
     def extra_images(self) -> list[str]:
         """Return the tags of the engine's images that are neither a catalog base nor the kit's (any learner's)."""
@@ -257,6 +265,10 @@ class RecordedSource:
         """Say which processors the recording's images run on."""
         arch = self.recording.provenance["arch"]
         return f"The recording was made on {arch}: its images run on {arch} machines."
+
+    def engine_title(self) -> str:
+        """Name the engine the recording was made on, as recorded."""
+        return f"{self.recording.engine} (recorded)"
 
     def extra_images(self) -> list[str]:
         """Offer nothing beyond the catalog: there is no engine to list."""

@@ -78,6 +78,25 @@ def engine_sizes(results: list[BuildResult]) -> pd.DataFrame:
                          for r in _by_size(results)])
 
 
+def sizes_on_engines(by_engine: dict[str, list[BuildResult]]) -> pd.DataFrame:
+    """Return each variant's unpacked size and `docker image ls` figure on each engine, largest first.
+
+    ``by_engine`` maps an engine's name to its results; the first engine's sizes set the order.
+    """
+    first, *_ = by_engine.values()
+    found = {title: {r.variant: r for r in results} for title, results in by_engine.items()}
+    rows = []
+    for r in _by_size(first):
+        row: dict[str, object] = {"variant": r.variant}
+        for kind, figure in [("unpacked", "size_bytes"), ("docker image ls", "listed_bytes")]:
+            for title, results in found.items():
+                other = results.get(r.variant)
+                n = getattr(other, figure) if other else 0
+                row[f"{kind} (MB), {title}"] = mb(n) if n else NONE
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def three_sizes(result: BuildResult) -> pd.DataFrame:
     """Return the three sizes of one image, and what each one is."""
     rows = [("unpacked", result.size_bytes, "the bytes of the image's files as a container sees them: the kit's "

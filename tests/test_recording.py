@@ -15,14 +15,41 @@ from helpers.catalog import VARIANTS
 SIZE_TOLERANCE = 0.01
 
 
-def test_recording_covers_exactly_the_catalog() -> None:
-    rec = recording.load()
-    assert set(rec.results) == set(VARIANTS), "a variant changed: run `python -m helpers record`"
+#: Every recording the kit ships: the lessons' own, and the other engines' sizes beside it.
+EVERY_RECORDING = [recording.RECORDING, *recording.OTHER_ENGINES.values()]
+AGAIN = {recording.RECORDING: "`python -m helpers record`"} | {
+    p: f"`python -m helpers record --sizes-only` on the {store} engine (scripts/engine-*.sh)"
+    for store, p in recording.OTHER_ENGINES.items()}
 
 
-def test_recording_is_current_with_everything_it_depends_on() -> None:
-    stale = recording.load().stale_inputs()
-    assert not stale, f"changed since the recording: {stale}; run `python -m helpers record`"
+@pytest.mark.parametrize("path", EVERY_RECORDING, ids=lambda p: p.name)
+def test_recording_covers_exactly_the_catalog(path) -> None:
+    rec = recording.load(path)
+    assert set(rec.results) == set(VARIANTS), f"a variant changed: run {AGAIN[path]}"
+
+
+@pytest.mark.parametrize("path", EVERY_RECORDING, ids=lambda p: p.name)
+def test_recording_is_current_with_everything_it_depends_on(path) -> None:
+    stale = recording.load(path).stale_inputs()
+    assert not stale, f"changed since {path.name}: {stale}; run {AGAIN[path]}"
+
+
+@pytest.mark.parametrize("store", list(recording.OTHER_ENGINES))
+def test_each_other_engine_was_recorded_on_that_engine(store) -> None:
+    rec = recording.load(recording.OTHER_ENGINES[store])
+    assert rec.provenance["image_store"] == store
+    assert {r.image_store for r in rec.results.values()} == {store}
+    assert all(r.greeting == "Hello CMS DAQ Group!" for r in rec.results.values())
+    assert store in rec.engine.lower() or (store == "podman" and rec.engine.startswith("Podman"))
+
+
+def test_the_other_engines_measure_what_the_lessons_measure() -> None:
+    """The kit's unpacked figure is the same on every engine; the engines' own listings are not."""
+    ours = recording.load().results
+    for rec in recording.other_engines():
+        for name, r in rec.results.items():
+            assert abs(r.size_bytes - ours[name].size_bytes) <= 0.001 * ours[name].size_bytes, (rec.engine, name)
+            assert r.listed_bytes != r.size_bytes or rec.provenance["image_store"] == "podman", (rec.engine, name)
 
 
 def test_a_changed_input_makes_the_recording_stale(tmp_path, monkeypatch) -> None:
@@ -32,8 +59,9 @@ def test_a_changed_input_makes_the_recording_stale(tmp_path, monkeypatch) -> Non
     assert recording.Recording(rec.provenance, rec.results, edited).stale_inputs() == ["app/main.go"]
 
 
-def test_recording_says_where_when_and_on_what() -> None:
-    p = recording.load().provenance
+@pytest.mark.parametrize("path", EVERY_RECORDING, ids=lambda p: p.name)
+def test_recording_says_where_when_and_on_what(path) -> None:
+    p = recording.load(path).provenance
     for key in ["recorded_at", "engine_version", "arch", "bases", "kit_commit", "made_by"]:
         assert p.get(key), key
 
