@@ -111,7 +111,7 @@ def sizes_on_engines(results: list[BuildResult]) -> pd.DataFrame:
     """
     others = recording.other_engines()
     for rec in others:
-        print(f"{rec.engine}: {rec.summary}")
+        print(rec.summary[:1].upper() + rec.summary[1:])  # "Recorded 2026-11-30 ... with Docker 26.1.5, ..."
     return tables.sizes_on_engines({source.current().engine_title(): results}
                                    | {f"{rec.engine} (recorded)": list(rec.results.values()) for rec in others})
 

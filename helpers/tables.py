@@ -81,20 +81,23 @@ def engine_sizes(results: list[BuildResult]) -> pd.DataFrame:
 def sizes_on_engines(by_engine: dict[str, list[BuildResult]]) -> pd.DataFrame:
     """Return each variant's unpacked size and `docker image ls` figure on each engine, largest first.
 
-    ``by_engine`` maps an engine's name to its results; the first engine's sizes set the order.
+    ``by_engine`` maps an engine's name to its results; the first engine's sizes set the order. The
+    columns are grouped: ("unpacked (MB)", engine) for every engine, then ("docker image ls (MB)", engine).
     """
     first, *_ = by_engine.values()
     found = {title: {r.variant: r for r in results} for title, results in by_engine.items()}
     rows = []
     for r in _by_size(first):
-        row: dict[str, object] = {"variant": r.variant}
-        for kind, figure in [("unpacked", "size_bytes"), ("docker image ls", "listed_bytes")]:
+        row: dict[tuple[str, str], object] = {}
+        for kind, figure in [("unpacked (MB)", "size_bytes"), ("docker image ls (MB)", "listed_bytes")]:
             for title, results in found.items():
                 other = results.get(r.variant)
                 n = getattr(other, figure) if other else 0
-                row[f"{kind} (MB), {title}"] = mb(n) if n else NONE
+                row[(kind, title)] = mb(n) if n else NONE
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows, index=pd.Index([r.variant for r in _by_size(first)], name="variant"))
+    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    return table
 
 
 def three_sizes(result: BuildResult) -> pd.DataFrame:
