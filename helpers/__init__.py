@@ -26,6 +26,7 @@ _WHERE = {
                      "setup_check", "show_dockerfile", "sizes_on_engines"], "lessons"),
     **dict.fromkeys(["files_treemap", "folder_diff_chart", "layers_chart", "size_chart", "surface_chart"], "plots"),
     "BuildResult": "results", "mb_text": "results",
+    "room_view": "classroom",
     **dict.fromkeys(["bases_used", "layer_files", "layers_table", "leftovers_table", "reduction_table", "sizes_table",
                      "surface_table", "three_sizes", "waste_table"], "tables"),
 }

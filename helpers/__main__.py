@@ -15,6 +15,7 @@
                         leftovers, attack surface (--files, --waste, --surface, --json); with limits
                         (--min-efficiency, --max-wasted-share, --max-leftovers) a gate that exits 1
                         when the image falls short. TARGET: a saved archive (offline), a variant, an image
+    room [--dir DIR]    instructors: per learner, which lessons' checks passed (KIT_ROOM_DIR, docs/INSTRUCTORS.md)
     record              build and run every variant, write helpers/data/recording.json (for Binder);
                         --sizes-only: this engine's sizes, shown beside them (containerd store, Podman)
 
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("variant")
     r.add_argument("--port", type=int, default=None, help="host port (default: a free one)")
     sub.add_parser("sizes")
+    ro = sub.add_parser("room")
+    ro.add_argument("--dir", default=None, help="the room's folder (default: KIT_ROOM_DIR, else your own record)")
     c = sub.add_parser("clean")
     c.add_argument("--bases", action="store_true",
                    help="also remove the local base images (kit-local/*); with a learner they stay: they are shared")
@@ -128,7 +131,7 @@ def _inspect_parser(sub: Any) -> None:
 
 def _guard(args: argparse.Namespace) -> contextlib.AbstractContextManager:
     """Return what turns engine errors into kit errors; none for commands that read only files."""
-    if args.cmd == "inspect" or args.cmd == "benchmark" and args.inside:
+    if args.cmd in ("inspect", "room") or args.cmd == "benchmark" and args.inside:
         return contextlib.nullcontext()  # they guard their own engine calls, if they make any
     from .engine import guarded
 
@@ -171,6 +174,17 @@ def _command(args: argparse.Namespace) -> int:
     """Carry out one parsed command; return its exit code."""
     if args.cmd == "inspect":
         return _inspect(args)
+    if args.cmd == "room":
+        from pathlib import Path
+
+        from . import classroom
+
+        folder = Path(args.dir) if args.dir else classroom.room_dir()
+        found = classroom.attempts(folder)
+        print(f"{len(found)} checks recorded in {folder}")
+        if found:
+            print(classroom.progress_table(found).to_string(index=False))
+        return 0
     if args.cmd == "benchmark" and args.inside:
         from .benchmark import inside_report
 

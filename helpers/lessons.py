@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from IPython.display import Markdown, display
 
-from . import recording, source, tables
+from . import classroom, recording, source, tables
 from .builds import require_dockerfile
 from .catalog import BASES, REPO, VARIANTS, variant
 from .checks import Checklist
@@ -149,13 +149,19 @@ def build_custom(builder: str, runtime: str) -> BuildResult | None:
 @guarded("checking the exercise")
 def check_exercise(dockerfile: str | Path) -> Checklist | None:
     """Build a Dockerfile and check it: under 10 MB, answers on :8080, runs as non-root (a cell shows the verdict)."""
-    return source.current().check_exercise(_find(dockerfile))
+    report = source.current().check_exercise(_find(dockerfile))
+    if report is not None:  # recorded: nothing was checked, so nothing is recorded
+        classroom.record("06-exercise", report.passed, mode())
+    return report
 
 
 def check_answer(key: str, answer: float | str | None,
                  results: BuildResult | list[BuildResult] | pd.DataFrame | Contents | list[Contents]) -> Checklist:
     """Check your answer to a lesson's closing question against your own results (a cell shows the verdict)."""
-    return _check_answer(key, answer, [results] if isinstance(results, BuildResult) else results)
+    report = _check_answer(key, answer, [results] if isinstance(results, BuildResult) else results)
+    if answer is not None:  # an attempt: the room's progress (classroom.py) keeps it
+        classroom.record(key, report.passed, mode())
+    return report
 
 
 @guarded("running the terminal commands")

@@ -8,7 +8,9 @@ integration test there would hide a missing set-up step.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 
 import pytest
 from support import dangling_ids, required
@@ -19,6 +21,10 @@ from helpers.progress import QuietProgress
 # The suite runs as a learner alone, even inside a JupyterHub (JUPYTERHUB_USER set): tests that need a
 # learner set one themselves (tests/test_learners*.py).
 os.environ["KIT_LEARNER"] = ""
+# The checks the suite runs (and the lessons' kernels, which inherit this) record into a room of their own,
+# never into the machine's user's (helpers/classroom.py); it goes at the end.
+ROOM = tempfile.mkdtemp(prefix="kit-room-")
+os.environ["KIT_ROOM_DIR"] = ROOM
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -104,3 +110,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:
         print("\nleftovers check: no container and no untagged image left behind")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(ROOM, ignore_errors=True)  # the suite's own room (KIT_ROOM_DIR, above)
