@@ -52,12 +52,14 @@ test: setup browser
 	PY=$(PY) bash scripts/test-all.sh
 
 ## Build times, rebuild times, sizes and layers per variant, as a table; then the kit's image reader beside
-## dive on the debian variant (about 760 MB), saved once with `docker save`.
+## dive on the debian variant (about 760 MB), saved once with `docker save`; then a room of 1, 2, 4 and 8 learners
+## running lessons 01-06 at once (docs/INSTRUCTORS.md).
 bench: setup dev
 	$(PY) -m helpers benchmark
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	  docker save cms-daq-workshop-debian:latest -o "$$tmp/debian.tar" && \
 	  $(PY) -m helpers benchmark --inside "$$tmp/debian.tar"
+	$(PY) -m helpers benchmark --room 1,2,4,8
 
 ## Remove the kit's containers and images (keeps the base images).
 clean: venv

@@ -11,6 +11,7 @@
     bundle load FILE    load such an archive
     benchmark           cold build, rebuild after editing main.go, size and layers per variant
     benchmark --inside ARCHIVE   the kit's image reader vs dive on one saved archive: seconds, peak memory
+    benchmark --room 1,2,4,8     N learners running lessons 01-06 at once on this engine: time, disk, memory
     inspect TARGET      what is inside an image: size, dive's efficiency and waste, reclaimable bytes,
                         leftovers, attack surface (--files, --waste, --surface, --json); with limits
                         (--min-efficiency, --max-wasted-share, --max-leftovers) a gate that exits 1
@@ -79,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     be.add_argument("--inside", metavar="ARCHIVE",
                     help="instead: time the kit's image reader against dive on this saved archive (no engine)")
     be.add_argument("--repeat", type=int, default=3, help="with --inside: runs of each, the fastest shown (default 3)")
+    be.add_argument("--room", metavar="N,N,...",
+                    help="instead: N learners running lessons 01-06 at once, for each N (e.g. 1,2,4,8): time, disk, memory")
     _inspect_parser(sub)
     rec = sub.add_parser("record")
     rec.add_argument("--sizes-only", action="store_true",
@@ -243,6 +246,18 @@ def _command(args: argparse.Namespace) -> int:
         return 0
     if args.cmd == "record":
         recording.record_sizes() if args.sizes_only else recording.record()
+        return 0
+    if args.cmd == "benchmark" and args.room is not None:
+        from .capacity import room_report
+
+        try:
+            sizes = [int(n) for n in args.room.split(",") if n.strip()]
+        except ValueError:
+            raise KitError(f"--room {args.room} is not a list of numbers.", "write e.g. `--room 1,2,4,8`.") from None
+        if not sizes or min(sizes) < 1:
+            raise KitError(f"--room {args.room}: give one or more numbers of learners, each 1 or more.",
+                           "write e.g. `--room 1,2,4,8`.")
+        print(room_report(sizes))
         return 0
     if args.cmd == "benchmark":
         print(benchmark.report(args.variants or None, compare_cli=not args.no_cli))

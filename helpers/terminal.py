@@ -33,14 +33,16 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import engine
 from .catalog import BASES, REPO, VARIANTS
 from .container import port_is_free
 from .errors import KitError, RecordingMissing
-from .labels import SEED_CONTAINER_PREFIX, TAG_PREFIX, in_namespace, learner_container, learner_option
+from .labels import SEED_CONTAINER_PREFIX, TAG_PREFIX, in_namespace, learner, learner_container, learner_option
 
 NOTEBOOKS = REPO / "notebooks"
 SEED_PORT = 8082  # the workshop's `docker run -p 8082:8080`
@@ -88,6 +90,35 @@ def port_is_taken(host: str, port: int) -> bool:
         return False
 
 
+#: Where learners on one machine claim their terminal port, one file per port naming its learner: two
+#: kernels that found the same port free at the same moment would otherwise both `docker run -p` on it,
+#: and the second fails ("port is already allocated"). A sticky folder: each learner's claims are theirs.
+PORT_CLAIMS = Path(tempfile.gettempdir()) / "cms-daq-kit-ports"
+
+
+def claim_port(port: int, who: str | None, folder: Path | None = None) -> bool:
+    """Claim ``port`` for learner ``who``; return whether it is theirs (a learner alone claims nothing)."""
+    if who is None:
+        return True
+    folder = folder or PORT_CLAIMS
+    path = folder / str(port)
+    try:
+        if not folder.is_dir():
+            folder.mkdir(exist_ok=True)
+            folder.chmod(0o1777)  # every learner may claim; none may take another's claim away
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        try:
+            return path.read_text().strip() == who
+        except OSError:
+            return False
+    except OSError:
+        return True  # no folder to claim in: the free-port check is all there is
+    with os.fdopen(fd, "w") as f:
+        f.write(who)
+    return True
+
+
 class Placeholders:
     """Fill in a command's placeholders for this machine, choosing the port once per kernel."""
 
@@ -104,7 +135,7 @@ class Placeholders:
         """Return the workshop's port, or the next free one after it (saying so once)."""
         if self._port is None:
             host, port = self.host(), SEED_PORT
-            while port_is_taken(host, port) and port < SEED_PORT + 100:
+            while (port_is_taken(host, port) or not claim_port(port, learner())) and port < SEED_PORT + 100:
                 port += 1
             if port != SEED_PORT:
                 self.say(f"Port {SEED_PORT} is taken on {host}, so these commands use {port} instead.")

@@ -5,9 +5,14 @@ Tests of internals: they import the kit's modules, not only the lesson-facing `h
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from helpers import benchmark
+from helpers.catalog import REPO
 
 pytestmark = pytest.mark.docker
 
@@ -19,3 +24,21 @@ def test_benchmark_table_for_one_variant() -> None:
     row = df.iloc[0]
     assert row["variant"] == "multistage" and row["layers"] >= 1 and 1 < row["image_mb"] < 10
     assert row["cold_build_s"] > 0 and row["rebuild_after_main_go_s"] > 0 and row["docker_cli_cold_s"] > 0
+
+
+def test_each_learner_of_the_room_benchmark_gets_a_copy_of_lessons_01_to_06(tmp_path) -> None:
+    """Tests of internals (helpers/capacity.py): the lessons are copied, the kit's app and Dockerfiles are shared."""
+    from helpers.capacity import _learner_copy
+
+    home, lessons = _learner_copy(tmp_path, "room1")
+    assert [Path(x).name[:2] for x in lessons] == ["01", "02", "03", "04", "05", "06"]
+    assert all((home / x).is_file() and not (home / x).is_symlink() for x in lessons)
+    assert (home / "app" / "main.go").is_file() and (home / "app").is_symlink()
+    assert (home / "notebooks" / "exercise" / "Dockerfile").is_file()
+
+
+@pytest.mark.parametrize("room", ["two", "0,2", ""])
+def test_the_room_benchmark_refuses_what_is_not_a_list_of_learners(room) -> None:
+    done = subprocess.run([sys.executable, "-m", "helpers", "benchmark", "--room", room], cwd=REPO,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "--room" in done.stderr and "Traceback" not in done.stderr

@@ -322,3 +322,15 @@ def test_a_learners_clean_says_it_kept_the_shared_bases(alice: str, monkeypatch:
     monkeypatch.setattr(cleanup, "kit_image_tags", lambda bases=False: [])
     assert "kept the shared base images" in str(cleanup.clean(bases=True))
     assert cleanup.clean().notes == []
+
+
+def test_two_learners_never_claim_the_same_terminal_port(tmp_path) -> None:
+    """Two kernels may find 8082 free at the same moment; the claim (a file made with O_EXCL) picks one."""
+    from helpers.terminal import claim_port
+
+    assert claim_port(8082, "alice", tmp_path)
+    assert not claim_port(8082, "bob", tmp_path)  # alice's: bob moves on
+    assert claim_port(8083, "bob", tmp_path)
+    assert claim_port(8082, "alice", tmp_path)  # her next kernel keeps it
+    assert claim_port(8082, None, tmp_path)  # a learner alone claims nothing (the free-port check stands)
+    assert (tmp_path / "8082").read_text() == "alice"

@@ -1,0 +1,146 @@
+"""A room's capacity, measured: N learners running lessons 01-06 at once on one engine and one machine.
+
+Each learner is what a hub gives one: a copy of the lessons of their own, their own kernels, and their
+own namespace on the shared engine (``KIT_LEARNER``); the lessons run top to bottom as "Run All" runs
+them (nbconvert --execute, live). The hub itself (its proxy, its log-in) is left out: it costs little beside the
+kernels and the builds. For each N the benchmark gives the time until every learner finished, the
+engine's disk that their images added, and the machine's peak memory above what it used before.
+Each N starts as a room does, with the bases on the engine and no variant built (a ``clean`` first,
+which removes a learner alone's images too); afterwards each learner's objects go with their own ``clean``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from . import engine
+from .catalog import REPO
+
+LESSONS = [f"{n:02d}" for n in range(1, 7)]
+NOTEBOOKS = REPO / "notebooks"
+
+
+def _meminfo_used() -> int:
+    """Return the machine's memory in use (MemTotal - MemAvailable), in bytes."""
+    fields = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = int(value.split()[0]) * 1024
+    return fields["MemTotal"] - fields["MemAvailable"]
+
+
+class _PeakMemory:
+    """Sample the machine's memory in use twice a second, in a thread, and keep the highest."""
+
+    def __init__(self) -> None:
+        self.base = _meminfo_used()
+        self.peak = self.base
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak = max(self.peak, _meminfo_used())
+
+    def __enter__(self) -> _PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _learner_copy(root: Path, name: str) -> tuple[Path, list[str]]:
+    """Give a learner the lessons of their own (as a hub's home would), beside the kit's app and Dockerfiles."""
+    home = root / name
+    (home / "notebooks").mkdir(parents=True)
+    for folder in ["app", "dockerfiles", "solutions"]:
+        (home / folder).symlink_to(REPO / folder)  # read only in lessons 01-06
+    shutil.copytree(NOTEBOOKS / "exercise", home / "notebooks" / "exercise")
+    lessons = []
+    for lesson in LESSONS:
+        path = next(NOTEBOOKS.glob(f"{lesson}-*.ipynb"))
+        shutil.copy(path, home / "notebooks" / path.name)
+        lessons.append(f"notebooks/{path.name}")
+    return home, lessons
+
+
+def _layers_bytes() -> int:
+    return int(engine.client().df().get("LayersSize") or 0)
+
+
+def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
+    """Run lessons 01-06 for ``n`` learners at once; return the times, the disk and the memory they took."""
+    names = [f"room{k + 1}" for k in range(n)]
+    # As a room starts: the bases on the engine, no variant built yet (a learner alone's images go too).
+    subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
+                   env={**os.environ, "KIT_LEARNER": "", "PYTHONPATH": str(REPO)})
+    with tempfile.TemporaryDirectory(prefix="kit-room-bench-") as tmp:
+        root = Path(tmp)
+        disk_before = _layers_bytes()
+        procs: dict[str, tuple[subprocess.Popen, float]] = {}
+        with _PeakMemory() as memory:
+            start = time.monotonic()
+            for name in names:
+                home, lessons = _learner_copy(root, name)
+                env = {**os.environ, "KIT_LEARNER": name, "KIT_MODE": "live", "KIT_ROOM_DIR": str(root / "room"),
+                       "PYTHONPATH": str(REPO)}
+                # "Run All", lesson after lesson, each saved with its outputs in the learner's copy; it stops
+                # at a cell that fails, as a learner's would.
+                cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+                       "--ExecutePreprocessor.timeout=300", *lessons]
+                log = (root / f"{name}.log").open("w")
+                procs[name] = (subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                text=True), time.monotonic())
+            took, failed = {}, []
+            for name, (proc, began) in procs.items():
+                try:
+                    proc.wait(timeout=max(1.0, timeout - (time.monotonic() - start)))
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                took[name] = time.monotonic() - began
+                if proc.returncode != 0:
+                    said = [x for x in (root / f"{name}.log").read_text().splitlines() if "Error" in x]
+                    failed.append(f"{name}: {said[-1] if said else f'exit {proc.returncode}'}")
+            wall = time.monotonic() - start
+        disk_added = _layers_bytes() - disk_before
+        for name in names:  # each learner cleans what was theirs
+            subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
+                           env={**os.environ, "KIT_LEARNER": name, "PYTHONPATH": str(REPO)})
+    return {
+        "learners": n,
+        "all finished (s)": round(wall, 1),
+        "fastest learner (s)": round(min(took.values()), 1),
+        "slowest learner (s)": round(max(took.values()), 1),
+        "engine disk added (MB)": round(disk_added / 1e6, 1),
+        "peak memory added (MB)": round((memory.peak - memory.base) / 1e6, 1),
+        "lessons passed": f"{n - len(failed)}/{n} learners" + (f" ({'; '.join(failed)})" if failed else ""),
+    }
+
+
+def room_report(sizes: list[int]) -> str:
+    """Run the room for each N in ``sizes`` and return the table, with where and when it ran."""
+    info = engine.info()
+    rows = [run_room(n) for n in sizes]
+    head = (f"room capacity {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {info.product} {info.version}, "
+            f"{os.cpu_count()} cores, {round(_meminfo_total() / 1e9, 1)} GB memory: lessons 01-06, live, each learner "
+            "in their own kernels and namespace")
+    return head + "\n" + pd.DataFrame(rows).to_string(index=False)
+
+
+def _meminfo_total() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
