@@ -99,17 +99,23 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
                 # at a cell that fails, as a learner's would.
                 cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
                        "--ExecutePreprocessor.timeout=300", *lessons]
-                log = (root / f"{name}.log").open("w")
-                procs[name] = (subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                text=True), time.monotonic())
-            took, failed = {}, []
-            for name, (proc, began) in procs.items():
-                try:
-                    proc.wait(timeout=max(1.0, timeout - (time.monotonic() - start)))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-                took[name] = time.monotonic() - began
+                with (root / f"{name}.log").open("w") as log:  # the child keeps its own copy of the file
+                    procs[name] = (subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                    text=True), time.monotonic())
+            took: dict[str, float] = {}
+            while len(took) < len(procs):  # each learner's time is theirs: note it as each one ends
+                for name, (proc, began) in procs.items():
+                    if name not in took and proc.poll() is not None:
+                        took[name] = time.monotonic() - began
+                if time.monotonic() - start > timeout:
+                    for name, (proc, began) in procs.items():
+                        if name not in took:
+                            proc.kill()
+                            proc.wait()
+                            took[name] = time.monotonic() - began
+                time.sleep(0.5)
+            failed = []
+            for name, (proc, _) in procs.items():
                 if proc.returncode != 0:
                     said = [x for x in (root / f"{name}.log").read_text().splitlines() if "Error" in x]
                     failed.append(f"{name}: {said[-1] if said else f'exit {proc.returncode}'}")
