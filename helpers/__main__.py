@@ -9,7 +9,7 @@
                         too, with no learner: KIT_LEARNER / JUPYTERHUB_USER unset or KIT_LEARNER= empty)
     bundle save FILE    write every base image into one archive, to hand around a workshop room
     bundle load FILE    load such an archive
-    benchmark           cold build, rebuild after editing main.go, size and layers per variant
+    benchmark           cold build, rebuild after editing main.go, size and layers per variant and builder
     benchmark --inside ARCHIVE   the kit's image reader vs dive on one saved archive: seconds, peak memory
     benchmark --room 1,2,4,8     N learners running lessons 01-06 at once on this engine: time, disk, memory
     inspect TARGET      what is inside an image: size, dive's efficiency and waste, reclaimable bytes,
@@ -18,7 +18,8 @@
                         when the image falls short. TARGET: a saved archive (offline), a variant, an image
     room [--dir DIR]    instructors: per learner, which lessons' checks passed (KIT_ROOM_DIR, docs/INSTRUCTORS.md)
     record              build and run every variant, write helpers/data/recording.json (for Binder);
-                        --sizes-only: this engine's sizes, shown beside them (containerd store, Podman)
+                        --sizes-only: this engine's sizes, shown beside them (containerd store, Podman);
+                        --cache: lesson 09's builds, cold and after an edit (helpers/data/recording-cache.json)
 
 Exit codes: 0 done, 1 a check failed (doctor, images, the inspect gate), 2 a usage error or a kit error
 (one message, what to do), 130 interrupted.
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     be = sub.add_parser("benchmark")
     be.add_argument("variants", nargs="*", help="default: all")
     be.add_argument("--no-cli", action="store_true", help="skip the `docker build` comparison")
+    be.add_argument("--builder", choices=["classic", "buildkit"], action="append",
+                    help="who builds (repeat for both); default: every builder this machine has")
     be.add_argument("--inside", metavar="ARCHIVE",
                     help="instead: time the kit's image reader against dive on this saved archive (no engine)")
     be.add_argument("--repeat", type=int, default=3, help="with --inside: runs of each, the fastest shown (default 3)")
@@ -87,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("--sizes-only", action="store_true",
                      help="on Docker's containerd image store or on Podman: record this engine's sizes alone, "
                           "which the lessons show beside their own (helpers/data/recording-*.json)")
+    rec.add_argument("--cache", action="store_true",
+                     help="record lesson 09's builds alone, cold and after an edit (needs BuildKit)")
     args = p.parse_args(argv)
 
     try:
@@ -245,7 +250,12 @@ def _command(args: argparse.Namespace) -> int:
             bundles.bundle_load(args.file)
         return 0
     if args.cmd == "record":
-        recording.record_sizes() if args.sizes_only else recording.record()
+        if args.cache:
+            from . import buildcache
+
+            buildcache.record()
+        else:
+            recording.record_sizes() if args.sizes_only else recording.record()
         return 0
     if args.cmd == "benchmark" and args.room is not None:
         from .capacity import room_report
@@ -260,7 +270,7 @@ def _command(args: argparse.Namespace) -> int:
         print(room_report(sizes))
         return 0
     if args.cmd == "benchmark":
-        print(benchmark.report(args.variants or None, compare_cli=not args.no_cli))
+        print(benchmark.report(args.variants or None, compare_cli=not args.no_cli, builders=args.builder))
         return 0
     return 2
 

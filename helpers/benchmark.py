@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 from docker.errors import APIError
 
-from . import bases, engine
+from . import bases, buildcache, engine
 from .appcopy import edited_app
 from .bases import BaseState
+from .buildkit import find_cli
 from .builds import build
 from .catalog import APP_DIR, REPO, VARIANTS, variant
 from .cleanup import remove_repo
@@ -30,23 +31,26 @@ from .labels import image_tag, repo_of
 from .progress import QuietProgress
 
 
-def _cli_build_seconds(name: str, tag: str) -> float | None:
-    """Time `docker build --no-cache` (classic builder) on the same Dockerfile and bases; None without the CLI."""
-    if shutil.which("docker") is None:
+def _cli_build_seconds(name: str, tag: str, builder: str = "classic") -> float | None:
+    """Time the plain CLI's `docker build --no-cache` (classic builder) or BuildKit build (buildx, or a CLI with
+    it built in) of the same Dockerfile and bases; None without such a CLI."""
+    cli = find_cli()
+    if builder == "buildkit" and cli is None or builder == "classic" and shutil.which("docker") is None:
         return None
     v = variant(name)
     args = []
     for arg, key in v.bases.items():
         args += ["--build-arg", f"{arg}={bases.resolve(arg, key).used}"]
+    if builder == "buildkit":
+        assert cli is not None
+        command, env = [*cli.command], {**os.environ, **dict(cli.env)}
+    else:  # same engine (DOCKER_HOST, context), classic builder
+        command, env = ["docker", "build"], {**os.environ, "DOCKER_BUILDKIT": "0"}
     client = engine.client()
     dangling_before = {i.id for i in client.images.list(filters={"dangling": True})}
     started = time.monotonic()
-    proc = subprocess.run(
-        ["docker", "build", "--no-cache", "-q", "-f", str(v.path), "-t", tag, *args, str(APP_DIR)],
-        env={**os.environ, "DOCKER_BUILDKIT": "0"},  # same engine (DOCKER_HOST, context), classic builder
-        capture_output=True,
-        text=True,
-    )
+    proc = subprocess.run([*command, "--no-cache", "-q", "-f", str(v.path), "-t", tag, *args, str(APP_DIR)],
+                          env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
     subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
     # The classic builder leaves each earlier stage as an untagged image: remove the ones this made.
@@ -59,35 +63,50 @@ def _cli_build_seconds(name: str, tag: str) -> float | None:
     return round(seconds, 1) if proc.returncode == 0 else None
 
 
-def run(names: list[str] | None = None, compare_cli: bool = True) -> pd.DataFrame:
-    """Build each variant cold, then after a one-line edit of main.go; return the numbers."""
+def run(names: list[str] | None = None, compare_cli: bool = True,
+        builders: list[str] | None = None) -> pd.DataFrame:
+    """Build each variant cold, then after a one-line edit of main.go, with each builder; return the numbers.
+
+    ``builders`` defaults to every builder this machine has (BuildKit, the classic builder). Lesson 09's
+    Dockerfiles follow, each with its builder: the cache's own figures.
+    """
     rows = []
-    for name in names or list(VARIANTS):
-        cold = build(name, nocache=True, progress=QuietProgress())
-        with tempfile.TemporaryDirectory() as tmp:
-            rebuilt = build(name, context=edited_app(tmp, comment=True), progress=QuietProgress(),
-                            tag=image_tag(f"bench-{name}"))
-        cli = _cli_build_seconds(name, image_tag(f"bench-cli-{name}")) if compare_cli else None
-        rows.append({
-            "variant": name,
-            "cold_build_s": round(cold.seconds, 1),
-            "rebuild_after_main_go_s": round(rebuilt.seconds, 1),
-            "image_mb": cold.size_mb,
-            "layers": cold.fs_layers,
-            "docker_cli_cold_s": cli,
-        })
-        # The rebuilt copy is only a measurement: remove it, keep the real variant image.
-        remove_repo(repo_of(rebuilt.tag))
-    return pd.DataFrame(rows)
+    for builder in builders or buildcache.builders_here():
+        for name in names or list(VARIANTS):
+            cold = build(name, nocache=True, progress=QuietProgress(), builder=builder,
+                         tag=image_tag(f"bench-cold-{name}-{builder}"))
+            with tempfile.TemporaryDirectory() as tmp:
+                rebuilt = build(name, context=edited_app(tmp, comment=True), progress=QuietProgress(),
+                                builder=builder, tag=image_tag(f"bench-cold-{name}-{builder}"))
+            cli = _cli_build_seconds(name, image_tag(f"bench-cli-{name}"), builder) if compare_cli else None
+            rows.append(_row(name, builder, cold.seconds, rebuilt.seconds, cold.size_mb, cold.fs_layers, cli))
+            # Both builds are only measurements: remove them, keep the real variant image.
+            remove_repo(repo_of(rebuilt.tag))
+    if names is None:
+        for name, builder in buildcache.PLAN:
+            if builder in (builders or buildcache.builders_here()):
+                cold, after = buildcache.experiment(name, builder, buildcache.quiet)
+                rows.append(_row(f"lesson 09: {name}", builder, cold.seconds, after.seconds, None, None, None))
+    return pd.DataFrame(rows).astype({"layers": "Int64"})  # whole numbers, and <NA> for lesson 09's rows
 
 
-def report(names: list[str] | None = None, compare_cli: bool = True) -> str:
-    """Run the benchmark and return it as a text table, with where and when it ran."""
+def _row(name: str, builder: str, cold: float, rebuild: float, mb: float | None, layers: int | None,
+         cli: float | None) -> dict[str, object]:
+    return {"variant": name, "builder": builder, "cold_build_s": round(cold, 1),
+            "rebuild_after_main_go_s": round(rebuild, 1), "rebuild_x_cold": round(rebuild / cold, 2),
+            "image_mb": mb, "layers": layers, "plain_cli_cold_s": cli,
+            "kit_x_cli": round(cold / cli, 2) if cli else None}
+
+
+def report(names: list[str] | None = None, compare_cli: bool = True, builders: list[str] | None = None) -> str:
+    """Run the benchmark and return it as a text table, with where and when it ran, and each builder's total."""
     info = engine.info()
-    df = run(names, compare_cli)
+    df = run(names, compare_cli, builders)
     head = (f"benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {info.product} {info.version} "
             f"on {info.arch}, {'local equivalent' if any(b.state is BaseState.LOCAL for b in bases.status()) else 'official'} bases")
-    return head + "\n" + df.to_string(index=False)
+    variants = df[~df["variant"].str.startswith("lesson 09")]
+    totals = "; ".join(f"{b}: {s:.1f} s" for b, s in variants.groupby("builder")["cold_build_s"].sum().items())
+    return f"{head}\n{df.to_string(index=False)}\nevery variant cold, in all: {totals}"
 
 
 _READ_AND_DIVE = ("import sys\nfrom helpers.inside import read_files_path\nfrom helpers.dive import dive_figures\n"

@@ -26,7 +26,7 @@ from .labels import learner
 
 ROOM_VARIABLE = "KIT_ROOM_DIR"
 ALONE = "(you)"  # the name a learner alone is recorded under
-LESSONS = ["00", "01", "02", "03", "04", "05", "06", "07", "08"]
+LESSONS = ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09"]
 #: How a lesson's cell reads in the room's table: every check passed, some ran but not all passed, none ran.
 PASSED, TRIED, NOT_YET = "passed", "tried", ""
 

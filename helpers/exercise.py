@@ -108,6 +108,9 @@ QUESTIONS: dict[str, Question] = {q.key: q for q in [
              "helpers.leftovers_table(inside): the row of kind `go build cache`", 0.01),
     Question("08-no-shell", "How many of the seven variants ship no shell at all?",
              lambda cs: sum(not c.surface["shells"] for c in cs), "the `shells` column of helpers.surface_table(insides)"),
+    Question("09-cached-steps", "After the edit of main.go, how many steps of deps-first were CACHED with BuildKit?",
+             lambda runs: next(r.cached for r in runs[1::2] if (r.dockerfile, r.builder) == ("deps-first", "buildkit")),
+             "the last column of helpers.cache_table(runs), or count CACHED in helpers.cache_steps(runs, \"deps-first\")"),
 ]}
 
 

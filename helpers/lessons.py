@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from IPython.display import Markdown, display
 
-from . import classroom, recording, source, tables
+from . import buildcache, classroom, recording, source, tables
+from .buildcache import CacheRun
 from .builds import require_dockerfile
 from .catalog import BASES, REPO, VARIANTS, variant
 from .checks import Checklist
@@ -152,6 +153,38 @@ def check_exercise(dockerfile: str | Path) -> Checklist | None:
     report = source.current().check_exercise(_find(dockerfile))
     if report is not None:  # recorded: nothing was checked, so nothing is recorded
         classroom.record("06-exercise", report.passed, mode())
+    return report
+
+
+@guarded("building with and without the cache")
+def cache_builds() -> list[CacheRun]:
+    """Build each of lesson 09's Dockerfiles cold, then after a one-line edit of main.go (or return the recording)."""
+    return source.current().cache_runs()
+
+
+def cache_table(runs: list[CacheRun]) -> pd.DataFrame:
+    """Return one row per Dockerfile and builder: cold, after the edit, the ratio, and the steps CACHED."""
+    return buildcache.summary(runs)
+
+
+def cache_steps(runs: list[CacheRun], dockerfile: str, builder: str | None = None) -> pd.DataFrame:
+    """Return one experiment's steps, cold and after the edit: CACHED, or the seconds each step took.
+
+    ``builder``: "buildkit" or "classic"; by default BuildKit where it built, else the classic builder.
+    """
+    table = buildcache.steps_table(runs, dockerfile, builder)
+    if table.empty:
+        print(f"{dockerfile} was not built {'with ' + builder if builder else ''} here: it needs BuildKit, which "
+              "this engine or CLI does not have (Podman, or a Docker CLI without buildx).")
+    return table
+
+
+@guarded("checking the exercise")
+def check_cache_exercise(dockerfile: str | Path) -> Checklist | None:
+    """Build a Dockerfile cold, edit main.go, build again: is the rebuild under a quarter of the cold build?"""
+    report = source.current().check_cache_exercise(_find(dockerfile))
+    if report is not None:  # recorded: nothing was checked, so nothing is recorded
+        classroom.record("09-build-cache", report.passed, mode())
     return report
 
 

@@ -76,6 +76,19 @@ def _laid_out(fig: go.Figure, title: str, xaxis: dict, n_bars: int, barmode: str
     return fig
 
 
+def cache_chart(table: pd.DataFrame) -> go.Figure:
+    """Return lesson 09's chart: per Dockerfile and builder, the cold build beside the rebuild after an edit."""
+    after = [c for c in table.columns if c.startswith("after")][0]
+    names = [f"{d} ({b})" for d, b in zip(table["Dockerfile"], table["builder"])][::-1]
+    fig = go.Figure()
+    for column, colour in ((after, OURS), ("cold (s)", BASE)):  # plotly draws the first trace at the bottom
+        values = list(table[column])[::-1]
+        fig.add_bar(name=column.removesuffix(" (s)"), y=names, x=values, orientation="h", marker_color=colour,
+                    text=[f"{v:.1f} s" for v in values], textposition="outside")
+    return _laid_out(fig, "Build time: cold, and after a one-line edit of main.go (shorter is better)",
+                     dict(title="seconds"), 2 * len(table), barmode="group")
+
+
 # --- what is inside (lessons 07 and 08) -----------------------------------------------------------
 
 def files_treemap(c: Contents) -> go.Figure:

@@ -15,7 +15,8 @@ from typing import Protocol
 import pandas as pd
 from IPython.display import HTML, display
 
-from . import bases, builds, doctor, engine, exercise, recording, sizes, terminal
+from . import bases, buildcache, builds, doctor, engine, exercise, recording, sizes, terminal
+from .buildcache import CacheRun
 from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
 from .commands import run_command
@@ -57,6 +58,12 @@ class ResultSource(Protocol):
 
     def setup_check(self) -> Checklist:
         """Return the set-up check."""
+
+    def cache_runs(self) -> list[CacheRun]:
+        """Return lesson 09's builds: each Dockerfile cold, then after an edit of main.go."""
+
+    def check_cache_exercise(self, path: Path) -> Checklist | None:
+        """Judge lesson 09's exercise: does an edit of main.go rebuild in under a quarter of the cold time?"""
 
     def base_table(self) -> pd.DataFrame:
         """Return every catalog base and which image stands in for it here."""
@@ -126,6 +133,17 @@ class LiveSource:
     def setup_check(self) -> Checklist:
         """Check the engine, its architecture, disk and bases."""
         return doctor.checks()
+
+    def cache_runs(self) -> list[CacheRun]:
+        """Build each of lesson 09's Dockerfiles cold and after an edit, with every builder this machine has."""
+        if "buildkit" not in buildcache.builders_here():
+            print("BuildKit is not available here (Podman, or a Docker CLI without it): only the classic builder's "
+                  "builds run, and the cache-mount Dockerfile, which needs BuildKit, is left out.")
+        return buildcache.run_all()
+
+    def check_cache_exercise(self, path: Path) -> Checklist:
+        """Build a Dockerfile cold and after an edit, and judge the rebuild's time."""
+        return buildcache.check_dockerfile(path)
 
     def base_table(self) -> pd.DataFrame:
         """Say which image stands in for each base on this engine."""
@@ -244,6 +262,17 @@ class RecordedSource:
         self._needs_engine("Building on a base of your choice")
 
     def check_exercise(self, path: Path) -> None:
+        """Say that checking the exercise needs a live engine."""
+        self._needs_engine("Checking the exercise")
+
+    def cache_runs(self) -> list[CacheRun]:
+        """Return the cache recording's builds, and say when, where and on what they were made."""
+        self._banner_once()
+        rec = buildcache.load()
+        print(f"The cache lesson's builds: {rec.summary}.")
+        return rec.runs
+
+    def check_cache_exercise(self, path: Path) -> None:
         """Say that checking the exercise needs a live engine."""
         self._needs_engine("Checking the exercise")
 

@@ -8,7 +8,8 @@
 # 2. loads the bases with the kit's own `bundle load`, from a bundle the kit's `bundle save` wrote from
 #    the default engine (read-only there), cached by scripts/bases-bundle.sh: a new one whenever the
 #    default engine's bases change;
-# 3. runs `pytest -m "docker and not machine_engine and not browser and not <engine's exclusions>" tests`
+# 3. runs `pytest -m "docker and not machine_engine and not browser and not default_engine and not <engine's
+#    exclusions>" tests`
 #    with DOCKER_HOST naming that engine;
 # 4. tears the engine down, whatever happened (also on Ctrl-C), and says how long each part took.
 #
@@ -76,8 +77,10 @@ sizes() {  # every variant built on this engine, and its three sizes (the README
 tests() {
   # Left out on every engine but the default: machine_engine (they start engines of the machine's own
   # dockerd), browser (drives JupyterLab, which the default engine's run covers) and local_engine (they
-  # hold a port on this machine; Docker 26 here is a remote engine, publishing on its own address).
-  "$PY" -m pytest -m "docker and not machine_engine and not browser and not local_engine" tests "$@"
+  # hold a port on this machine; Docker 26 here is a remote engine, publishing on its own address), and
+  # default_engine (the kit's own logic, the same on every engine: once is enough, within 45 minutes).
+  "$PY" -m pytest -m "docker and not machine_engine and not browser and not local_engine and not default_engine" \
+    tests "$@"
 }
 
 echo "test-engine: $ENGINE ($STORE image store)"

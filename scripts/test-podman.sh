@@ -9,7 +9,7 @@
 # The bases come from the default engine, which `make setup` filled: `python -m helpers bundle save`
 # (a read of that engine, nothing more), cached by scripts/bases-bundle.sh, then `bundle load` into Podman. Left out, besides the browser test and the tests that start engines
 # of the machine's own dockerd (machine_engine): the tests marked docker_only (see pytest.ini), which
-# cannot hold on Podman. Each part's time is printed at the end. The exit code is pytest's (or 1 if
+# cannot hold on Podman, and those marked default_engine (the kit's own logic, checked once). Each part's time is printed at the end. The exit code is pytest's (or 1 if
 # Podman could not be brought up or given its bases).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +20,7 @@ if [ -n "${KIT_PODMAN_ROOTLESS:-}" ]; then
 else
   ENGINE=scripts/engine-podman.sh NAME=podman
 fi
-MARKERS="docker and not machine_engine and not browser and not docker_only"
+MARKERS="docker and not machine_engine and not browser and not docker_only and not default_engine"
 declare -a TIMES=()
 
 say() { echo "test-podman ($NAME): $*" >&2; }
