@@ -59,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--target", help="build only up to this stage (e.g. test)")
     b.add_argument("--no-cache", action="store_true")
     b.add_argument("-v", "--verbose", action="store_true", help="print every line of the build")
-    b.add_argument("--builder", choices=["classic", "buildkit"], default="classic",
-                   help="who builds: the engine's classic builder (default) or BuildKit through the Docker CLI")
+    _builder_option(b)
     b.add_argument("--timeout", type=float, default=None,
                    help="stop a build that takes longer than this many seconds (default: KIT_BUILD_TIMEOUT or 900)")
     r = sub.add_parser("run")
     r.add_argument("variant")
     r.add_argument("--port", type=int, default=None, help="host port (default: a free one)")
-    sub.add_parser("sizes")
+    _builder_option(r)
+    _builder_option(sub.add_parser("sizes"))
     ro = sub.add_parser("room")
     ro.add_argument("--dir", default=None, help="the room's folder (default: KIT_ROOM_DIR, else your own record)")
     c = sub.add_parser("clean")
@@ -109,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `python -m helpers clean | head`: the reader left; what was done is done
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - no more output, and no error at exit
         return 0
+
+
+def _builder_option(parser: argparse.ArgumentParser) -> None:
+    """Give a command that builds the choice of builder."""
+    parser.add_argument("--builder", choices=["classic", "buildkit"], default="classic",
+                        help="who builds: the engine's classic builder (default) or BuildKit through the Docker CLI")
 
 
 def _inspect_parser(sub: Any) -> None:
@@ -227,14 +233,14 @@ def _command(args: argparse.Namespace) -> int:
                       + (f"  (local equivalent of {base.requested})" if base.local_equivalent else ""))
         return 0
     if args.cmd == "run":
-        res = build(args.variant, progress=TextProgress(f"Building {args.variant}"))
+        res = build(args.variant, builder=args.builder, progress=TextProgress(f"Building {args.variant}"))
         with RunningApp(res, host_port=args.port) as app:
             print(f"{app.url}/ answered: {app.greeting()}")
         took = f" (docker stop took {app.stop_seconds:.2f} s)" if app.stop_seconds is not None else ""
         print(f"stopped and removed{took}")
         return 0
     if args.cmd == "sizes":
-        results = [build(n, progress=TextProgress(f"Building {n}")) for n in VARIANTS]
+        results = [build(n, builder=args.builder, progress=TextProgress(f"Building {n}")) for n in VARIANTS]
         print(sizes_table(results).drop(columns=["bases used"]).to_string(index=False))
         info = engine.info()
         print(f"\nThree sizes on {info.title}, {info.storage_driver}, {results[0].image_store} image store:")

@@ -12,7 +12,6 @@ itself stays on the engine, as after any build: that is what the next build reus
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import tempfile
@@ -37,7 +36,7 @@ from .errors import ContainerFailed, KitError, RecordingMissing
 from .exercise import GREETING
 from .labels import image_tag, repo_of, slug
 from .progress import Progress, QuietProgress, default_progress
-from .recording import Recording, _provenance
+from .recording import Recording, changed_inputs, input_digests, provenance
 
 CACHE_DIR = REPO / "dockerfiles" / "cache"
 #: The lesson's Dockerfiles, by name: the mistake, the fix, and BuildKit's cache mounts.
@@ -216,12 +215,6 @@ def check_dockerfile(path: Path) -> Checklist:
 
 # --- the recording ---------------------------------------------------------------------------------
 
-def input_digests() -> dict[str, str]:
-    """Return the sha256 of every file the cache recording depends on."""
-    files = sorted({p for pattern in INPUTS for p in REPO.glob(pattern) if p.is_file()})
-    return {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-
-
 @dataclass
 class CacheRecording:
     """Hold one recorded run of every experiment, and where, when and on what it was made."""
@@ -237,8 +230,7 @@ class CacheRecording:
 
     def stale_inputs(self) -> list[str]:
         """Return the files that changed (or came or went) since the recording was made."""
-        now = input_digests()
-        return sorted(f for f in set(now) | set(self.digests) if now.get(f) != self.digests.get(f))
+        return changed_inputs(self.digests, INPUTS)
 
 
 def record(path: Path = RECORDING, say: Any = print) -> CacheRecording:
@@ -247,7 +239,7 @@ def record(path: Path = RECORDING, say: Any = print) -> CacheRecording:
         raise KitError("The cache recording needs BuildKit, which this engine or CLI does not have.",
                        "record on a Docker engine whose CLI has buildx or BuildKit built in.")
     runs = run_all(quiet)
-    rec = CacheRecording(_provenance("python -m helpers record --cache"), runs, input_digests())
+    rec = CacheRecording(provenance("python -m helpers record --cache"), runs, input_digests(INPUTS))
     data = {"provenance": rec.provenance, "inputs_sha256": rec.digests, "runs": [asdict(r) for r in runs]}
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     say(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}: {rec.summary}")

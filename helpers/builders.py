@@ -35,6 +35,13 @@ from .progress import Progress
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 #: Podman's builder (Buildah) behind the same API counts steps per stage: "[1/2] STEP 3/6: COPY ...".
 BUILDAH_STEP = re.compile(r"^(?:\[(\d+)/(\d+)\] )?STEP (\d+)/(\d+): (.*)$")
+
+
+def is_step_line(line: str) -> bool:
+    """Say whether a classic build's log line starts a step: Docker's "Step 2/9 : ...", Buildah's "[1/2] STEP 2/6: ..."."""
+    return bool(STEP.match(line) or BUILDAH_STEP.match(line))
+
+
 _ARROW = re.compile(r"^ ?-{2,3}> ([0-9a-f]{11,64})$")  # Docker " ---> 1a2b3c4d5e6f", Buildah "--> 1a2b3c4d5e6"
 _FULL_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{64}$")  # Buildah ends with the image's id on a line of its own
 _GO_ERROR = re.compile(r"(\.go:\d+(:\d+)?: |^# |undefined: |syntax error)")

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from docker.errors import NotFound
+
 from . import engine, sizes, store
 from .bases import resolve
 from .builders import Builder, BuildRequest, default_builder
@@ -135,11 +137,17 @@ def build(
         request.timeout = timeout
     chosen = builder_named(builder)
     raw = chosen.build(request, progress or default_progress(f"Building {p.tag}"))
-    _keep_stages(repo, raw.stage_ids)
-    for tag, old in before.items():  # what the new build's tags moved away from, if nothing else names it
-        if tag == p.tag or is_stage_tag(tag):
-            store.remove_if_untagged(old)
-    result = _result(p, raw.image_id or p.tag, raw.seconds, raw.log)
+    try:
+        _keep_stages(repo, raw.stage_ids)
+        for tag, old in before.items():  # what the new build's tags moved away from, if nothing else names it
+            if tag == p.tag or is_stage_tag(tag):
+                store.remove_if_untagged(old)
+        result = _result(p, raw.image_id or p.tag, raw.seconds, raw.log)
+    except NotFound:  # measured once: 1 of 8 learners building at once on one engine (docs/INSTRUCTORS.md)
+        raise KitError(f"The image just built ({p.tag}) was gone before the kit could read it: something else on "
+                       "this engine removed it (a `docker image rm`, a prune, or a `clean` run as this learner).",
+                       "build again (the cached steps make it quick); in a room, give each learner a name of their "
+                       "own (JUPYTERHUB_USER or KIT_LEARNER), so that no one removes another's images.") from None
     result.command = build_command(request, chosen.name)
     return result
 
@@ -162,7 +170,10 @@ def _keep_stages(repo: str, stage_ids: list[str]) -> None:
     """
     client = engine.client()
     for i, sid in enumerate(stage_ids, start=1):
-        client.images.get(sid).tag(*stage_tag(repo, i).rsplit(":", 1))
+        try:
+            client.images.get(sid).tag(*stage_tag(repo, i).rsplit(":", 1))
+        except NotFound:  # another build removed it meanwhile (it was untagged): only its cache is lost
+            continue
 
 
 def _result(p: Plan, image_ref: str, seconds: float, log: list[str]) -> BuildResult:

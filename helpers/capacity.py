@@ -29,12 +29,18 @@ LESSONS = [f"{n:02d}" for n in range(1, 7)]
 NOTEBOOKS = REPO / "notebooks"
 
 
-def _meminfo_used() -> int:
-    """Return the machine's memory in use (MemTotal - MemAvailable), in bytes."""
+def _meminfo() -> dict[str, int]:
+    """Return /proc/meminfo's fields, in bytes."""
     fields = {}
     for line in Path("/proc/meminfo").read_text().splitlines():
         key, _, value = line.partition(":")
         fields[key] = int(value.split()[0]) * 1024
+    return fields
+
+
+def _meminfo_used() -> int:
+    """Return the machine's memory in use (MemTotal - MemAvailable), in bytes."""
+    fields = _meminfo()
     return fields["MemTotal"] - fields["MemAvailable"]
 
 
@@ -117,8 +123,11 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
             failed = []
             for name, (proc, _) in procs.items():
                 if proc.returncode != 0:
-                    said = [x for x in (root / f"{name}.log").read_text().splitlines() if "Error" in x]
-                    failed.append(f"{name}: {said[-1] if said else f'exit {proc.returncode}'}")
+                    log_text = (root / f"{name}.log").read_text()
+                    said = [x for x in log_text.splitlines() if "Error" in x]
+                    kept = Path(tempfile.gettempdir()) / f"kit-room-bench-{n}-{name}.log"  # the whole traceback, kept
+                    kept.write_text(log_text)
+                    failed.append(f"{name}: {said[-1] if said else f'exit {proc.returncode}'} (log: {kept})")
             wall = time.monotonic() - start
         disk_added = _layers_bytes() - disk_before
         for name in names:  # each learner cleans what was theirs
@@ -146,7 +155,4 @@ def room_report(sizes: list[int]) -> str:
 
 
 def _meminfo_total() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    return _meminfo()["MemTotal"]

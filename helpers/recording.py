@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from . import bases, engine, sizes, terminal
 from .bases import BaseState
+from .builders import is_step_line
 from .builds import build
 from .catalog import REPO, VARIANTS
 from .container import RunningApp
@@ -45,14 +45,16 @@ INPUTS = ["app/*.go", "app/go.mod", "app/.dockerignore", "dockerfiles/Dockerfile
           "helpers/tarentries.py"]
 
 
-#: A step's first line in a classic build's log: Docker's "Step 2/9 : ...", Podman's "[1/2] STEP 2/6: ...".
-STEP_LINE = re.compile(r"^(Step|(\[\d+/\d+\] )?STEP) \d+/\d+ ?: ")
-
-
-def input_digests() -> dict[str, str]:
+def input_digests(patterns: list[str] = INPUTS) -> dict[str, str]:
     """Return the sha256 of every file a recording depends on: the app, the Dockerfiles, the measuring code."""
-    files = sorted({p for pattern in INPUTS for p in REPO.glob(pattern) if p.is_file()})
+    files = sorted({p for pattern in patterns for p in REPO.glob(pattern) if p.is_file()})
     return {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def changed_inputs(digests: dict[str, str], patterns: list[str] = INPUTS) -> list[str]:
+    """Return the files that changed (or came or went) since a recording made with these digests."""
+    now = input_digests(patterns)
+    return sorted(f for f in set(now) | set(digests) if now.get(f) != digests.get(f))
 
 
 @dataclass
@@ -67,8 +69,7 @@ class Recording:
 
     def stale_inputs(self) -> list[str]:
         """Return the files that changed (or came or went) since the recording was made."""
-        now = input_digests()
-        return sorted(f for f in set(now) | set(self.digests) if now.get(f) != self.digests.get(f))
+        return changed_inputs(self.digests)
 
     @property
     def engine(self) -> str:
@@ -102,7 +103,7 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
     results = _build_and_run_all(say)
     inside = {n: Contents.of(n, r.tag, read_image_files(r.image_id)).to_dict() for n, r in results.items()}
     transcripts = terminal.record_all(say)
-    rec = Recording(_provenance("python -m helpers record"), results, input_digests(), transcripts, inside)
+    rec = Recording(provenance("python -m helpers record"), results, input_digests(), transcripts, inside)
     _write(rec, path, say)
     return rec
 
@@ -120,7 +121,7 @@ def record_sizes(path: Path | None = None, say: Say = print) -> Recording:
         raise KitError(f"This engine keeps its images in the {store} image store, which `record` covers.",
                        "run `python -m helpers record` here, or `--sizes-only` on Docker with the containerd "
                        "image store or on Podman.")
-    rec = Recording(_provenance("python -m helpers record --sizes-only"), _build_and_run_all(say), input_digests())
+    rec = Recording(provenance("python -m helpers record --sizes-only"), _build_and_run_all(say), input_digests())
     _write(rec, path, say)
     return rec
 
@@ -139,12 +140,13 @@ def _build_and_run_all(say: Say) -> dict[str, BuildResult]:
         r = build(name, progress=QuietProgress(), nocache=True)  # a cold build: the time a learner's first build takes
         with RunningApp(r) as app:
             r.greeting = app.greeting()
-        r.log = [x for x in r.log if STEP_LINE.match(x)]  # the steps, not every line
+        r.log = [x for x in r.log if is_step_line(x)]  # the steps, not every line
         results[name] = r
     return results
 
 
-def _provenance(made_by: str) -> dict[str, Any]:
+def provenance(made_by: str) -> dict[str, Any]:
+    """Say where, when and on what a recording is being made: the engine, its store, the bases, the kit's commit."""
     info = engine.info()
     states = {"local" if s.state is BaseState.STALE else s.state.value for s in bases.status()
               if s.state is not BaseState.BUILT_IN}

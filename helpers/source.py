@@ -15,7 +15,7 @@ from typing import Protocol
 import pandas as pd
 from IPython.display import HTML, display
 
-from . import bases, buildcache, builds, doctor, engine, exercise, recording, sizes, terminal
+from . import bases, buildcache, builds, doctor, engine, exercise, recording, terminal
 from .buildcache import CacheRun
 from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
@@ -155,8 +155,8 @@ class LiveSource:
 
     def engine_title(self) -> str:
         """Name this engine and its image store, as live."""
-        info = engine.info()
-        return f"{engine_title(info.product, info.version, sizes.image_store())} (live)"
+        info = engine.info()  # one question to the engine: its product, version and image store
+        return f"{engine_title(info.product, info.version, info.image_store)} (live)"
 
     def extra_images(self) -> list[str]:
         """Return the tags of the engine's images that are neither a catalog base nor the kit's (any learner's)."""

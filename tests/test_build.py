@@ -5,11 +5,11 @@ Tests of internals: they import the kit's modules, not only the lesson-facing `h
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from support import dangling_ids
 
+from helpers.builders import is_step_line
 from helpers.builds import build
 from helpers.catalog import BASES, VARIANTS
 from helpers.cleanup import remove_repo
@@ -136,9 +136,8 @@ def test_editing_main_go_reuses_the_module_download_layer(built, edited_app, doc
     r = build("multistage", context=ctx, tag="cms-daq-workshop-edit:latest", progress=QuietProgress())
     try:
         log = r.log
-        step = re.compile(r"^(Step|(\[\d+/\d+\] )?STEP) \d+/\d+ ?: ")  # Docker's, or Buildah's on Podman
-        download = next(i for i, x in enumerate(log) if "go mod download" in x and step.match(x))
-        copy_go = next(i for i, x in enumerate(log) if "COPY *.go" in x and step.match(x))
+        download = next(i for i, x in enumerate(log) if "go mod download" in x and is_step_line(x))
+        copy_go = next(i for i, x in enumerate(log) if "COPY *.go" in x and is_step_line(x))
         assert "Using cache" in log[download + 1]
         assert "Using cache" not in log[copy_go + 1]
         assert r.image_id != before.image_id
