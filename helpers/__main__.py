@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ro.add_argument("--dir", default=None, help="the room's folder (default: KIT_ROOM_DIR, else your own record)")
     c = sub.add_parser("clean")
     c.add_argument("--bases", action="store_true",
-                   help="also remove the local base images (kit-local/*); with a learner they stay: they are shared")
+                   help="also remove the local base images (localhost/kit-local/*); with a learner they stay: they are shared")
     bu = sub.add_parser("bundle")
     bu.add_argument("action", choices=["save", "load"])
     bu.add_argument("file")

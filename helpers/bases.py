@@ -1,7 +1,7 @@
 """Base images: which image each Dockerfile ARG gets, and making every catalog base available.
 
 Resolution order for every base a Dockerfile ARG names: the official image if this engine has it,
-else the kit's local equivalent (``kit-local/...``) if made, else a clear BaseImageMissing. A build
+else the kit's local equivalent (``localhost/kit-local/...``) if made, else a clear BaseImageMissing. A build
 records which one it got, so no base is ever swapped silently. Local equivalents are made by
 ``localbases.py``; bundles of bases for a workshop room by ``bundles.py``.
 """

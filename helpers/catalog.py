@@ -2,7 +2,7 @@
 
 A variant is a Dockerfile in ``dockerfiles/`` plus the base images its ``ARG``s name. The ARG
 defaults are the workshop's official images; where those cannot be pulled, ``helpers.bases``
-makes a local equivalent (tagged ``kit-local/...``) and a build records which one it used.
+makes a local equivalent (tagged ``localhost/kit-local/...``) and a build records which one it used.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DockerfileMissing, UnknownVariant
-from .labels import LOCAL_NAMESPACE, image_tag
+from .labels import LOCAL_PREFIX, image_tag
 
 REPO = Path(__file__).resolve().parent.parent
 APP_DIR = REPO / "app"
@@ -60,7 +60,7 @@ BASES: dict[str, Base] = {
         Base(
             "golang-debian",
             official="golang:1.19.3-bullseye",
-            local=f"{LOCAL_NAMESPACE}/golang:1.19-bookworm",
+            local=f"{LOCAL_PREFIX}/golang:1.19-bookworm",
             role="Go builder on Debian (the workshop's Debian image)",
             differs=(
                 "Debian 12 with Debian's golang-go (Go 1.19.8) and no C compiler (cgo off), instead of "
@@ -70,7 +70,7 @@ BASES: dict[str, Base] = {
         Base(
             "golang-alpine",
             official="golang:1.19.3-alpine3.16",
-            local=f"{LOCAL_NAMESPACE}/golang:busybox",
+            local=f"{LOCAL_PREFIX}/golang:busybox",
             role="Go builder on a small OS (the workshop's Alpine image)",
             differs=(
                 "busybox (plus glibc for the go command) instead of Alpine, with Debian's Go 1.19.8 "
@@ -80,21 +80,21 @@ BASES: dict[str, Base] = {
         Base(
             "debian-slim",
             official="debian:bullseye-slim",
-            local=f"{LOCAL_NAMESPACE}/debian:bookworm",
+            local=f"{LOCAL_PREFIX}/debian:bookworm",
             role="slim Debian runtime; the root of every local equivalent",
             differs="Debian 12 minbase from debootstrap instead of Docker Hub's Debian 11 slim",
         ),
         Base(
             "alpine",
             official="alpine:3.16",
-            local=f"{LOCAL_NAMESPACE}/busybox:latest",
+            local=f"{LOCAL_PREFIX}/busybox:latest",
             role="small runtime with a shell",
             differs="busybox (static) instead of Alpine: a shell and core tools, but no apk package manager",
         ),
         Base(
             "distroless",
             official="gcr.io/distroless/static-debian11:nonroot",
-            local=f"{LOCAL_NAMESPACE}/distroless-static:nonroot",
+            local=f"{LOCAL_PREFIX}/distroless-static:nonroot",
             role="runtime with CA certificates, tzdata and a nonroot user, no shell",
             differs="made from Debian 12 packages (ca-certificates, tzdata) instead of Google's Debian 11 build",
         ),

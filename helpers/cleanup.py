@@ -6,7 +6,7 @@ What counts as the kit's:
   start with ``docker run``;
 - what a kit build cut short left: its step containers and untagged step images (``build_leftovers``);
 - images tagged in the kit's namespaces (``cms-daq-workshop-*``, and with ``bases=True`` also
-  ``kit-local/*``), whether the kit built them or a lesson's terminal cell did. An image a learner
+  ``localhost/kit-local/*``), whether the kit built them or a lesson's terminal cell did. An image a learner
   builds FROM a kit image under a name of their own is left alone.
 
 Whose it is, when learners share an engine (``labels.learner()``; names and labels in labels.py).
@@ -41,7 +41,7 @@ from .commands import remove_command
 from .labels import (
     CONTAINER,
     LEARNER,
-    LOCAL_NAMESPACE,
+    LOCAL_PREFIX,
     MANAGED,
     SEED_CONTAINER_PREFIX,
     TAG_PREFIX,
@@ -161,7 +161,7 @@ def clean(bases: bool = False) -> CleanReport:
     ``bases`` and no learner, the local base images too (with a learner, they stay: they are shared)."""
     report = CleanReport()
     if bases and learner():
-        report.notes.append(f"kept the shared base images ({LOCAL_NAMESPACE}/...): other learners' builds stand "
+        report.notes.append(f"kept the shared base images ({LOCAL_PREFIX}/...): other learners' builds stand "
                             "on them; with no learner (KIT_LEARNER= python -m helpers clean --bases) they go")
     stale_steps, step_images = build_leftovers()
     for c in kit_containers() + stale_steps:
@@ -174,7 +174,7 @@ def clean(bases: bool = False) -> CleanReport:
         if store.remove_if_untagged(image_id):
             report.images.append(f"untagged {image_id.removeprefix('sha256:')[:12]}")
     # Built images first, local bases last: an image goes before the bases it stands on.
-    for tag in sorted(kit_image_tags(bases), key=lambda t: t.startswith(LOCAL_NAMESPACE)):
+    for tag in sorted(kit_image_tags(bases), key=lambda t: t.startswith(LOCAL_PREFIX)):
         removed = store.remove_tag(tag)  # with the untagged parents the containerd image store leaves
         if removed:
             report.images.append(tag)

@@ -18,7 +18,7 @@ from .builds import build
 from .checks import Checklist
 from .container import RunningApp
 from .errors import BaseImageMissing, ContainerFailed, KitError
-from .labels import image_tag, slug
+from .labels import LOCAL_PREFIX, image_tag, slug
 from .results import BuildResult, mb_text
 
 EXERCISE_TARGET_MB = 10.0
@@ -85,12 +85,12 @@ def _biggest_own_layer(results: list[BuildResult]) -> float:
 
 
 def _local_bases(table: pd.DataFrame) -> int:
-    return int(table.iloc[:, 3].astype(str).str.startswith("kit-local/").sum())
+    return int(table.iloc[:, 3].astype(str).str.startswith(LOCAL_PREFIX + "/").sum())
 
 
 QUESTIONS: dict[str, Question] = {q.key: q for q in [
-    Question("00-local-bases", "How many of the base images are stood in for by a local equivalent (kit-local/...)?",
-             _local_bases, "count the kit-local/ images in the fourth column of helpers.base_table()"),
+    Question("00-local-bases", "How many of the base images are stood in for by a local equivalent (localhost/kit-local/...)?",
+             _local_bases, "count the localhost/kit-local/ images in the fourth column of helpers.base_table()"),
     Question("01-biggest-layer", "In MB, how big is the largest layer that our Dockerfile added to the Debian image?",
              _biggest_own_layer, "helpers.layers_table(debian): the rows whose origin is our Dockerfile", 0.01),
     Question("02-times-smaller", "How many times smaller is the Alpine-like image than the Debian one (one decimal)?",

@@ -4,7 +4,7 @@ One function makes every label (``kit_labels``) and one family of functions make
 container name, so cleanup can find exactly what the kit made and nothing else. What counts as the kit's:
 - images tagged ``cms-daq-workshop-*``, the workshop's names: the kit's builds (which carry the
   ``managed`` label) and the lessons' terminal cells' ``docker build --tag cms-daq-workshop-...``;
-- local base images tagged ``kit-local/*`` (never an official name);
+- local base images tagged ``localhost/kit-local/*`` (never an official name);
 - containers that carry the ``container`` label (set only when the kit starts one), and containers
   named ``cms-daq-simple-app-*``, the workshop's names, which the terminal cells' ``docker run`` uses.
 
@@ -29,7 +29,7 @@ dashes, at most 32 characters, 6 hex digits of a digest added when more than the
   would be ambiguous: ``...-my-choice`` would be learner ``choice``'s).
 - the kit's images and containers carry ``org.cms-daq-kit.learner=alice`` (``kit_labels``); the
   terminal cells add it to their builds (``learner_option``), so the containers they run inherit it.
-- base images (``kit-local/*``, official ones) stay shared: one copy per engine, no learner in their
+- base images (``localhost/kit-local/*``, official ones) stay shared: one copy per engine, no learner in their
   names or labels.
 """
 
@@ -57,6 +57,11 @@ LEARNER = "org.cms-daq-kit.learner"
 
 #: Namespace of the local equivalents of official base images; never an official name.
 LOCAL_NAMESPACE = "kit-local"
+#: The local bases' names begin so: ``localhost/kit-local/golang:busybox``. ``localhost/`` names a registry
+#: on this machine, where none answers: BuildKit on the containerd image store looks there for a base's
+#: manifest, fails at once and uses the image it has, where for ``kit-local/...`` (``docker.io/kit-local/...``)
+#: it asked Docker Hub and, offline, waited 20 s per build. Podman names a loaded image so too.
+LOCAL_PREFIX = f"localhost/{LOCAL_NAMESPACE}"
 #: Tag prefix of the images the lessons build, as in the workshop (cms-daq-workshop-debian, ...).
 TAG_PREFIX = "cms-daq-workshop-"
 #: Prefix of the names of the containers the kit starts.
@@ -147,12 +152,15 @@ def slug(text: str) -> str:
 
 #: What engines put in front of a name without a registry: Docker's full form, and Podman's name for
 #: an image that came from no registry (loaded, imported). Podman lists the kit's builds as
-#: ``docker.io/library/cms-daq-workshop-...`` and a loaded base as ``localhost/kit-local/...``.
+#: ``docker.io/library/cms-daq-workshop-...``.
 _QUALIFIERS = ("docker.io/library/", "docker.io/", "localhost/")
 
 
 def plain(tag: str) -> str:
-    """Return a tag as Docker shows it: without the registry an engine put in front of a plain name."""
+    """Return a tag as Docker shows it: without the registry an engine put in front of a plain name (a local
+    base's ``localhost/`` is its own, and stays)."""
+    if tag.startswith(LOCAL_PREFIX + "/"):
+        return tag
     for prefix in _QUALIFIERS:
         if tag.startswith(prefix):
             return tag.removeprefix(prefix)
@@ -232,7 +240,7 @@ def is_stage_tag(tag: str) -> bool:
 
 def is_kit_tag(tag: str, bases: bool = False) -> bool:
     """Say whether a tag is in the kit's names, any learner's (with ``bases``, the local bases' too)."""
-    return split_learner(tag)[1].startswith(TAG_PREFIX) or (bases and plain(tag).startswith(LOCAL_NAMESPACE + "/"))
+    return split_learner(tag)[1].startswith(TAG_PREFIX) or (bases and plain(tag).startswith(LOCAL_PREFIX + "/"))
 
 
 def learner_container(name: str, who: str | None = None) -> str:

@@ -1,6 +1,6 @@
 """Local equivalents of the official base images, made from Debian packages when no registry answers.
 
-``debootstrap`` gives a Debian root file system (imported as ``kit-local/debian:bookworm``), and
+``debootstrap`` gives a Debian root file system (imported as ``localhost/kit-local/debian:bookworm``), and
 small Dockerfiles in ``dockerfiles/bases/`` build the rest on top of it. Both local Go builders
 carry Debian 12's ``golang-go`` (Go 1.19.8, the workshop's Go minor version). Each local base carries
 a digest of its recipe, so a changed recipe remakes it and a reworded comment does not.
@@ -22,21 +22,21 @@ from . import engine, store
 from .builders import BuildRequest, default_builder
 from .catalog import DOCKERFILES, Base
 from .errors import ProvisionFailed
-from .labels import LOCAL_NAMESPACE, RECIPE, kit_labels
+from .labels import LOCAL_PREFIX, RECIPE, kit_labels
 from .progress import Say, TextProgress
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("KIT_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
-_DEBIAN = f"{LOCAL_NAMESPACE}/debian:{DEBIAN_SUITE}"
+_DEBIAN = f"{LOCAL_PREFIX}/debian:{DEBIAN_SUITE}"
 _MAKERS: dict[str, tuple[str, dict[str, str]]] = {
     # local tag -> (Dockerfile in dockerfiles/bases/, {ARG: the local image it stands on})
-    f"{LOCAL_NAMESPACE}/golang:1.19-bookworm": ("Dockerfile.golang-debian", {"DEBIAN_IMAGE": _DEBIAN}),
-    f"{LOCAL_NAMESPACE}/busybox:latest": ("Dockerfile.busybox", {"DEBIAN_IMAGE": _DEBIAN}),
-    f"{LOCAL_NAMESPACE}/distroless-static:nonroot": ("Dockerfile.distroless-static", {"DEBIAN_IMAGE": _DEBIAN}),
-    f"{LOCAL_NAMESPACE}/golang:busybox": (
+    f"{LOCAL_PREFIX}/golang:1.19-bookworm": ("Dockerfile.golang-debian", {"DEBIAN_IMAGE": _DEBIAN}),
+    f"{LOCAL_PREFIX}/busybox:latest": ("Dockerfile.busybox", {"DEBIAN_IMAGE": _DEBIAN}),
+    f"{LOCAL_PREFIX}/distroless-static:nonroot": ("Dockerfile.distroless-static", {"DEBIAN_IMAGE": _DEBIAN}),
+    f"{LOCAL_PREFIX}/golang:busybox": (
         "Dockerfile.golang-busybox",
-        {"GOLANG_IMAGE": f"{LOCAL_NAMESPACE}/golang:1.19-bookworm", "BUSYBOX_IMAGE": f"{LOCAL_NAMESPACE}/busybox:latest"},
+        {"GOLANG_IMAGE": f"{LOCAL_PREFIX}/golang:1.19-bookworm", "BUSYBOX_IMAGE": f"{LOCAL_PREFIX}/busybox:latest"},
     ),
 }
 

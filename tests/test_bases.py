@@ -12,7 +12,7 @@ from helpers import bases, bundles, localbases
 from helpers.bases import BaseState
 from helpers.catalog import BASES
 from helpers.errors import BaseImageMissing
-from helpers.labels import LOCAL_NAMESPACE, MANAGED, ROLE, plain
+from helpers.labels import LOCAL_PREFIX, MANAGED, ROLE, plain
 from helpers.store import has_image
 
 pytestmark = pytest.mark.docker
@@ -55,7 +55,7 @@ def test_local_equivalents_are_labelled_and_never_official(docker_engine) -> Non
         if st.state is BaseState.LOCAL:
             image = docker_engine.images.get(st.local)
             assert image.labels[MANAGED] == "true" and image.labels[ROLE] == "base"
-            assert all(plain(t).startswith(LOCAL_NAMESPACE + "/") for t in image.tags)  # Podman: localhost/kit-local/...
+            assert all(plain(t).startswith(LOCAL_PREFIX + "/") for t in image.tags)
             assert not has_image(st.official)
 
 
@@ -75,7 +75,7 @@ def test_the_official_image_wins_when_present(docker_engine) -> None:
 
 
 def test_a_bundle_round_trip(tmp_path, docker_engine) -> None:
-    ref = f"{LOCAL_NAMESPACE}/bundle-test:1"
+    ref = f"{LOCAL_PREFIX}/bundle-test:1"
     docker_engine.images.get(BASES["distroless"].local or "").tag(*ref.rsplit(":", 1))
     path = tmp_path / "bases.tar"
     try:

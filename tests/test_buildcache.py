@@ -18,8 +18,8 @@ from helpers.exercise import check_answer
 BUILDKIT_LOG = [
     "#1 [internal] load build definition from Dockerfile.deps-first",
     "#1: DONE 0.0s",
-    "[build 1/7] FROM docker.io/kit-local/golang:busybox",
-    "[build 1/7] FROM docker.io/kit-local/golang:busybox: DONE 0.0s",
+    "[build 1/7] FROM localhost/kit-local/golang:busybox",
+    "[build 1/7] FROM localhost/kit-local/golang:busybox: DONE 0.0s",
     "[build 5/7] RUN CGO_ENABLED=0 go build net/http",
     "[build 5/7] RUN CGO_ENABLED=0 go build net/http: CACHED",
     "[build 7/7] RUN CGO_ENABLED=0 go build -o /cms-daq-simple-app: DONE 0.7s",
@@ -33,7 +33,7 @@ CLASSIC_LOG = ["Step 6/17 : RUN go mod download", " ---> Using cache", " ---> 89
 
 def test_buildkit_lines_give_each_step_its_stage_outcome_and_time() -> None:
     steps = steps_of(BUILDKIT_LOG)
-    assert steps == [Step("build", 1, 7, "FROM docker.io/kit-local/golang:busybox", False, 0.0),
+    assert steps == [Step("build", 1, 7, "FROM localhost/kit-local/golang:busybox", False, 0.0),
                      Step("build", 5, 7, "RUN CGO_ENABLED=0 go build net/http", True, None),
                      Step("build", 7, 7, "RUN CGO_ENABLED=0 go build -o /cms-daq-simple-app", False, 0.7),
                      Step("stage-1", 1, 1, "COPY --from=build /cms-daq-simple-app /cms-daq-simple-app", True, None),

@@ -63,7 +63,7 @@ def test_nonroot_variants_set_a_numeric_user(name: str) -> None:
 def test_local_equivalents_live_in_the_kit_namespace() -> None:
     for b in BASES.values():
         if b.local:
-            assert b.local.startswith(catalog.LOCAL_NAMESPACE + "/") and b.local != b.official
+            assert b.local.startswith(catalog.LOCAL_PREFIX + "/") and b.local != b.official
             assert b.differs, f"{b.key}: say what the local equivalent does differently"
 
 

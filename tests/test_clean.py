@@ -12,7 +12,7 @@ import pytest
 from helpers import cleanup
 from helpers.builds import build
 from helpers.catalog import BASES
-from helpers.labels import LOCAL_NAMESPACE
+from helpers.labels import LOCAL_PREFIX
 from helpers.progress import QuietProgress
 
 pytestmark = [pytest.mark.docker, pytest.mark.runs_last]
@@ -38,7 +38,7 @@ def test_clean_keeps_the_learners_image_and_the_bases(learner_image, docker_engi
     assert docker_engine.images.get(LEARNER_TAG).id == learner_image.id
     assert not cleanup.kit_image_tags()
     # The local bases stay unless asked for (--bases): they take minutes to make again.
-    assert any(t.startswith(LOCAL_NAMESPACE + "/") for t in cleanup.kit_image_tags(bases=True))
+    assert any(t.startswith(LOCAL_PREFIX + "/") for t in cleanup.kit_image_tags(bases=True))
     assert LEARNER_TAG not in cleanup.kit_image_tags(bases=True)
 
 

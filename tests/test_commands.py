@@ -49,8 +49,8 @@ def test_run_and_stop_commands() -> None:
 
 
 def test_bundle_and_clean_commands() -> None:
-    assert save_command("/tmp/room bases.tar", ["kit-local/busybox:latest", "scratch"]) == \
-        "docker save -o '/tmp/room bases.tar' kit-local/busybox:latest scratch"
+    assert save_command("/tmp/room bases.tar", ["localhost/kit-local/busybox:latest", "scratch"]) == \
+        "docker save -o '/tmp/room bases.tar' localhost/kit-local/busybox:latest scratch"
     assert load_command("bases.tar") == "docker load -i bases.tar"
     assert remove_command(["c1"], ["cms-daq-workshop-debian:latest"]) == \
         "docker rm -f c1 && docker image rm cms-daq-workshop-debian:latest"

@@ -219,7 +219,7 @@ def test_a_learners_lesson_commands_use_her_names_only(alice: str, local_bases: 
     assert ("docker run -d --name cms-daq-simple-app-my-choice.alice -p 8082:8080 alice/cms-daq-workshop-my-choice"
             in filled)
     assert ("DOCKER_BUILDKIT=0 docker build --tag alice/cms-daq-workshop-debian --label org.cms-daq-kit.learner=alice"
-            " -f ../dockerfiles/Dockerfile.debian --build-arg BUILDER_IMAGE=kit-local/golang:1.19-bookworm ../app"
+            " -f ../dockerfiles/Dockerfile.debian --build-arg BUILDER_IMAGE=localhost/kit-local/golang:1.19-bookworm ../app"
             in filled)
     assert ("docker image ls --filter label=org.cms-daq-kit.role=variant --filter label=org.cms-daq-kit.learner=alice"
             in filled)
@@ -259,7 +259,7 @@ IMAGES: list[tuple[list[str], dict[str, str] | None]] = [
     (["cms-daq-workshop-mine:latest"], {MANAGED: "true", LEARNER: "alice"}),     # alice's build, a tag of her own
     (["bob/cms-daq-workshop-debian:latest", "bob/cms-daq-workshop-my-choice:latest"], {LEARNER: "bob"}),
     (["alice-smith/cms-daq-workshop-debian:latest"], {LEARNER: "alice-smith"}),  # a name that starts like hers
-    (["kit-local/debian:bookworm"], BASE),
+    (["localhost/kit-local/debian:bookworm"], BASE),
     (["localhost/kit-local/busybox:latest"], BASE),
     (["alice/my-app:1"], {MANAGED: "true", LEARNER: "alice"}),                   # alice's own image FROM one of hers
     (["debian:bullseye-slim"], None),
@@ -269,8 +269,8 @@ IMAGES: list[tuple[list[str], dict[str, str] | None]] = [
 def test_clean_alone_removes_what_it_always_did_less_the_learners() -> None:
     alone = ["cms-daq-workshop-debian:latest", "cms-daq-workshop-debian:stage-1", "cms-daq-workshop-exercise:latest"]
     assert cleanup.tags_to_remove(IMAGES, None) == sorted(alone)
-    assert cleanup.tags_to_remove(IMAGES, None, bases=True) == sorted(alone + ["kit-local/busybox:latest",
-                                                                              "kit-local/debian:bookworm"])
+    assert cleanup.tags_to_remove(IMAGES, None, bases=True) == sorted(alone + ["localhost/kit-local/busybox:latest",
+                                                                              "localhost/kit-local/debian:bookworm"])
 
 
 def test_a_learners_clean_removes_hers_only_and_never_the_shared_bases() -> None:

@@ -66,7 +66,7 @@ def test_two_learners_build_run_and_clean_apart(two_learners, monkeypatch, docke
         report = cleanup.clean(bases=True)  # Alice cleans everything she may: the shared bases stay
         assert tag_of(ALICE) in report.images
         assert not any(BOB in x for x in report.images + report.containers), report
-        assert not any(x.startswith("kit-local/") for x in report.images), report
+        assert not any(x.startswith("localhost/kit-local/") for x in report.images), report
         # Bob's app still answers, his image is still his.
         with urllib.request.urlopen(bobs_app.url, timeout=10) as answer:
             assert b"Hello CMS DAQ Group!" in answer.read()

@@ -18,7 +18,7 @@ from helpers.progress import QuietProgress
 from test_units import _request
 
 # `build scratch-hardened` on Podman, as its /build stream sends it (ids shortened by the engine itself).
-BUILDAH_LOG = """[1/3] STEP 1/6: FROM kit-local/golang:busybox AS build
+BUILDAH_LOG = """[1/3] STEP 1/6: FROM localhost/kit-local/golang:busybox AS build
 [1/3] STEP 2/6: WORKDIR /app
 --> Using cache 64a799cae3dfe99d5b757b2890c3cebc3e68fd309e1df14ace7af9850196b419
 --> 64a799cae3d
@@ -97,7 +97,7 @@ def test_the_dockerfile_goes_into_the_context_under_one_name(tmp_path: Path) -> 
 
 def test_podmans_names_read_as_dockers() -> None:
     assert plain("docker.io/library/cms-daq-workshop-multistage:stage-1") == "cms-daq-workshop-multistage:stage-1"
-    assert plain("localhost/kit-local/golang:busybox") == "kit-local/golang:busybox"
+    assert plain("localhost/kit-local/golang:busybox") == "localhost/kit-local/golang:busybox"
     assert plain("quay.io/x/y:1") == "quay.io/x/y:1"
     assert repo_of("docker.io/library/cms-daq-workshop-debian:latest") == "cms-daq-workshop-debian"
     assert is_stage_tag("docker.io/library/cms-daq-workshop-multistage:stage-1")

@@ -75,7 +75,7 @@ def test_text_progress_prints_title_only_once_work_starts(capsys) -> None:
 def _result(name: str, size: int, user: str = "") -> BuildResult:
     return BuildResult(
         variant=name, tag=f"{name}:latest", image_id="sha256:x", size_bytes=size,
-        layers=[Layer(size, "COPY x", False)], bases=[BaseUsed("B", "golang:1", "kit-local/golang:1", True)],
+        layers=[Layer(size, "COPY x", False)], bases=[BaseUsed("B", "golang:1", "localhost/kit-local/golang:1", True)],
         seconds=1.0, architecture="amd64", user=user,
     )
 
@@ -97,7 +97,7 @@ def test_build_result_survives_a_round_trip() -> None:
 def test_debootstrap_needs_root_and_says_so(monkeypatch) -> None:
     monkeypatch.setattr(localbases.shutil, "which", lambda name: None)
     with pytest.raises(ProvisionFailed, match="debootstrap is not installed"):
-        localbases.debootstrap_image("kit-local/debian:bookworm", say=lambda s: None)
+        localbases.debootstrap_image("localhost/kit-local/debian:bookworm", say=lambda s: None)
 
 
 def test_registry_of_a_reference() -> None:
