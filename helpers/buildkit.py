@@ -3,13 +3,17 @@
 docker-py cannot build with BuildKit (its issue 2230 is open), so this builder runs the Docker CLI:
 ``docker buildx build --load`` where the CLI has buildx, else a CLI older than 23.0 with BuildKit
 built in (``DOCKER_BUILDKIT=1 docker build``, as Debian 12's own ``/usr/bin/docker``). It reads the
-CLI's ``--progress=plain`` lines (the seed's ``#8 [build 4/6] RUN go mod download``, ``#8 CACHED``,
-``#8 DONE 0.2s``) as they come, and returns the same ``RawBuild`` as the classic builder. The CLI
+CLI's progress as it comes: BuildKit's own status objects (``--progress=rawjson``) where buildx gives
+them, else the plain lines (the seed's ``#8 [build 4/6] RUN go mod download``, ``#8 CACHED``,
+``#8 DONE 0.2s``), and returns the same ``RawBuild`` as the classic builder. The objects are turned
+into the plain lines they stand for, so that both are read by one reader and logged alike. The CLI
 is chosen over a library because the CLI is what learners type, and it is what keeps up with BuildKit.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -19,6 +23,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -43,6 +48,7 @@ class Cli:
     command: tuple[str, ...]
     env: tuple[tuple[str, str], ...]
     why: str
+    progress: str = "plain"  # "rawjson" where the CLI gives BuildKit's status objects (buildx 0.12 and later)
 
 
 def _client_version(binary: str) -> tuple[int, ...]:
@@ -57,10 +63,15 @@ def find_cli() -> Cli | None:
     binaries = [b for b in dict.fromkeys([shutil.which("docker"), "/usr/bin/docker", "/usr/local/bin/docker"])
                 if b and os.access(b, os.X_OK)]
     for b in binaries:
-        if subprocess.run([b, "buildx", "version"], capture_output=True, timeout=20).returncode == 0:
+        buildx = subprocess.run([b, "buildx", "version"], capture_output=True, text=True, timeout=20)
+        if buildx.returncode == 0:  # "github.com/docker/buildx 0.13.1+ds1 ..."
+            m = re.search(r" v?(\d+)\.(\d+)", buildx.stdout)
+            version = (int(m[1]), int(m[2])) if m else (0, 0)
             # No provenance attestation: it records the build's time, so every cached rebuild would be a new
             # image (a new ID, the old one left untagged) on the containerd image store (Docker 26, measured).
-            return Cli((b, "buildx", "build", "--load", "--provenance=false"), (), f"{b} with buildx")
+            # rawjson came with buildx 0.12 (its --help does not list it).
+            return Cli((b, "buildx", "build", "--load", "--provenance=false"), (),
+                       f"{b} with buildx {'.'.join(map(str, version))}", "rawjson" if version >= (0, 12) else "plain")
     for b in binaries:
         if (18, 9) <= _client_version(b) < (23,):  # BuildKit built in, switched on by DOCKER_BUILDKIT=1
             return Cli((b, "build"), (("DOCKER_BUILDKIT", "1"),), f"{b} {'.'.join(map(str, _client_version(b)))}"
@@ -85,16 +96,17 @@ class BuildKitBuilder:
                            "install the buildx plugin (Debian: docker-buildx), or build with builder='classic'.")
         with tempfile.TemporaryDirectory(prefix="kit-bk-") as tmp:
             iidfile = Path(tmp) / "iid"
-            cmd = [*cli.command, "--progress=plain", "--iidfile", str(iidfile),
+            cmd = [*cli.command, f"--progress={cli.progress}", "--iidfile", str(iidfile),
                    *build_args(request, lambda p: str(Path(p).resolve()))]
             env = {**os.environ, **dict(cli.env), "DOCKER_HOST": engine.endpoint().url}
-            log, seconds = self._run(cmd, env, request, progress)
+            log, seconds = self._run(cmd, env, request, progress, RawJson() if cli.progress == "rawjson" else None)
             image_id = iidfile.read_text().strip() if iidfile.is_file() else ""
         return RawBuild(image_id=_image_id(image_id, request.tag), log=log, seconds=seconds, stage_ids=[])
 
-    def _run(self, cmd: list[str], env: dict[str, str], request: BuildRequest,
-             progress: Progress) -> tuple[list[str], float]:
-        """Run the CLI, reading its lines; bound it, and stop it on Ctrl-C or "Interrupt kernel"."""
+    def _run(self, cmd: list[str], env: dict[str, str], request: BuildRequest, progress: Progress,
+             rawjson: RawJson | None = None) -> tuple[list[str], float]:
+        """Run the CLI, reading its lines (through ``rawjson`` for BuildKit's status objects); bound it, and
+        stop it on Ctrl-C or "Interrupt kernel"."""
         started = time.monotonic()
         steps: dict[str, str] = {}  # vertex number -> "[build 4/6] RUN go mod download"
         state = {"step": "before the first step", "error": "", "timed_out": ""}
@@ -111,7 +123,8 @@ class BuildKitBuilder:
         try:
             assert proc.stdout is not None
             for raw in proc.stdout:
-                self._take(raw.rstrip("\n"), steps, state, log, progress)
+                for line in rawjson.lines(raw) if rawjson else [raw]:
+                    self._take(line.rstrip("\n"), steps, state, log, progress)
             proc.wait()
         except KeyboardInterrupt:
             raise _stop(proc, progress, state, interrupted(request, state["step"])) from None
@@ -168,6 +181,67 @@ class BuildKitBuilder:
         if not re.match(r"^#\d+ sha256:[0-9a-f]+$", line):
             log.append(line)
             progress.line(line)
+
+
+class RawJson:
+    """Turn the CLI's ``--progress=rawjson`` into the plain lines it stands for, one line of output at a time.
+
+    buildx prints BuildKit's status objects, pretty-printed one after another, then plain text (on a
+    failure: the Dockerfile's lines around the step, and ``ERROR: ...``). A vertex is a step
+    (``[build 4/6] RUN go mod download``) or the build's own work (``[internal] load build context``);
+    it is numbered as ``--progress=plain`` numbers it, in the order it starts, and becomes its header
+    line, then ``CACHED``, ``DONE 1.2s`` (its completed minus started) or ``ERROR: ...``; its output
+    (``logs``, base64) becomes ``#N 0.000 text`` lines. Transfer statuses and warnings are left out.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._numbers: dict[str, int] = {}  # vertex digest -> its number
+        self._ended: set[str] = set()
+
+    def lines(self, raw: str) -> list[str]:
+        """Take one line of the CLI's output; return the plain lines it completes (often none)."""
+        if not self._buffer and not raw.startswith("{"):
+            return [raw]
+        self._buffer += raw
+        try:
+            status = json.loads(self._buffer)
+        except json.JSONDecodeError:
+            return []  # the object goes on
+        self._buffer = ""
+        return self.plain(status)
+
+    def plain(self, status: dict) -> list[str]:
+        """Return the plain lines one status object stands for."""
+        out = []
+        for v in status.get("vertexes") or []:
+            digest = v.get("digest", "")
+            if not v.get("started"):
+                continue  # announced, not begun: plain output shows a step when it starts
+            if digest not in self._numbers:
+                self._numbers[digest] = len(self._numbers) + 1
+                out.append(f"#{self._numbers[digest]} {v.get('name', '')}")
+            n = self._numbers[digest]
+            if v.get("error") and digest not in self._ended:
+                self._ended.add(digest)
+                out.append(f"#{n} ERROR: {v['error']}")
+            elif v.get("completed") and digest not in self._ended:
+                self._ended.add(digest)
+                seconds = _seconds(v["completed"]) - _seconds(v.get("started") or v["completed"])
+                out.append(f"#{n} CACHED" if v.get("cached") else f"#{n} DONE {seconds:.1f}s")
+            elif not v.get("completed"):
+                self._ended.discard(digest)  # started again (BuildKit does, for its own work)
+        for entry in status.get("logs") or []:
+            n = self._numbers.get(entry.get("vertex", ""), 0)
+            text = base64.b64decode(entry.get("data") or "").decode(errors="replace")
+            out += [f"#{n} 0.000 {x}" for x in text.splitlines() if x.strip()]
+        return out
+
+
+def _seconds(stamp: str) -> float:
+    """Return an RFC 3339 time (BuildKit's, to the nanosecond) as seconds since the epoch."""
+    whole, _, rest = stamp.rstrip("Z").partition(".")
+    return datetime.fromisoformat(whole + "+00:00").timestamp() + float("0." + (rest or "0"))
 
 
 def _image_id(iid: str, tag: str) -> str:
