@@ -71,7 +71,8 @@ def run(names: list[str] | None = None, compare_cli: bool = True,
     Dockerfiles follow, each with its builder: the cache's own figures.
     """
     rows = []
-    for builder in builders or buildcache.builders_here():
+    builders = builders or buildcache.builders_here()
+    for builder in builders:
         for name in names or list(VARIANTS):
             cold = build(name, nocache=True, progress=QuietProgress(), builder=builder,
                          tag=image_tag(f"bench-cold-{name}-{builder}"))
@@ -84,7 +85,7 @@ def run(names: list[str] | None = None, compare_cli: bool = True,
             remove_repo(repo_of(rebuilt.tag))
     if names is None:
         for name, builder in buildcache.PLAN:
-            if builder in (builders or buildcache.builders_here()):
+            if builder in builders:
                 cold, after = buildcache.experiment(name, builder, buildcache.quiet)
                 rows.append(_row(f"lesson 09: {name}", builder, cold.seconds, after.seconds, None, None, None))
     return pd.DataFrame(rows).astype({"layers": "Int64"})  # whole numbers, and <NA> for lesson 09's rows

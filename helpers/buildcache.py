@@ -36,7 +36,7 @@ from .errors import ContainerFailed, KitError, RecordingMissing
 from .exercise import GREETING
 from .labels import image_tag, repo_of, slug
 from .progress import Progress, QuietProgress, default_progress
-from .recording import Recording, changed_inputs, input_digests, provenance
+from .recording import Recording, changed_inputs, input_digests, provenance, refuse_a_learner
 
 CACHE_DIR = REPO / "dockerfiles" / "cache"
 #: The lesson's Dockerfiles, by name: the mistake, the fix, and BuildKit's cache mounts.
@@ -235,6 +235,7 @@ class CacheRecording:
 
 def record(path: Path = RECORDING, say: Any = print) -> CacheRecording:
     """Run every experiment on the live engine (it must have BuildKit) and write them as the cache recording."""
+    refuse_a_learner()  # a learner's classic build has one more step (its label): the counts would differ
     if "buildkit" not in builders_here():
         raise KitError("The cache recording needs BuildKit, which this engine or CLI does not have.",
                        "record on a Docker engine whose CLI has buildx or BuildKit built in.")

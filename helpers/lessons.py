@@ -150,10 +150,7 @@ def build_custom(builder: str, runtime: str) -> BuildResult | None:
 @guarded("checking the exercise")
 def check_exercise(dockerfile: str | Path) -> Checklist | None:
     """Build a Dockerfile and check it: under 10 MB, answers on :8080, runs as non-root (a cell shows the verdict)."""
-    report = source.current().check_exercise(_find(dockerfile))
-    if report is not None:  # recorded: nothing was checked, so nothing is recorded
-        classroom.record("06-exercise", report.passed, mode())
-    return report
+    return _for_the_room("06-exercise", source.current().check_exercise(_find(dockerfile)))
 
 
 @guarded("building with and without the cache")
@@ -174,7 +171,7 @@ def cache_steps(runs: list[CacheRun], dockerfile: str, builder: str | None = Non
     """
     table = buildcache.steps_table(runs, dockerfile, builder)
     if table.empty:
-        print(f"{dockerfile} was not built {'with ' + builder if builder else ''} here: it needs BuildKit, which "
+        print(f"{dockerfile} was not built{' with ' + builder if builder else ''} here: it needs BuildKit, which "
               "this engine or CLI does not have (Podman, or a Docker CLI without buildx).")
     return table
 
@@ -182,9 +179,13 @@ def cache_steps(runs: list[CacheRun], dockerfile: str, builder: str | None = Non
 @guarded("checking the exercise")
 def check_cache_exercise(dockerfile: str | Path) -> Checklist | None:
     """Build a Dockerfile cold, edit main.go, build again: is the rebuild under a quarter of the cold build?"""
-    report = source.current().check_cache_exercise(_find(dockerfile))
-    if report is not None:  # recorded: nothing was checked, so nothing is recorded
-        classroom.record("09-build-cache", report.passed, mode())
+    return _for_the_room("09-build-cache", source.current().check_cache_exercise(_find(dockerfile)))
+
+
+def _for_the_room(key: str, report: Checklist | None) -> Checklist | None:
+    """Keep an exercise check's verdict in the room's progress (classroom.py); None (recorded) checked nothing."""
+    if report is not None:
+        classroom.record(key, report.passed, mode())
     return report
 
 

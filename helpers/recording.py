@@ -99,7 +99,7 @@ def record(path: Path = RECORDING, say: Say = print) -> Recording:
 
     Made by a learner alone: the recording shows the workshop's names, whoever replays it.
     """
-    _refuse_a_learner()
+    refuse_a_learner()
     results = _build_and_run_all(say)
     inside = {n: Contents.of(n, r.tag, read_image_files(r.image_id)).to_dict() for n, r in results.items()}
     transcripts = terminal.record_all(say)
@@ -114,7 +114,7 @@ def record_sizes(path: Path | None = None, say: Say = print) -> Recording:
     For another engine than the one ``record`` ran on: the lessons show its sizes beside their own.
     ``path`` defaults to this engine's place in ``OTHER_ENGINES``.
     """
-    _refuse_a_learner()
+    refuse_a_learner()
     store = sizes.image_store()
     path = path or OTHER_ENGINES.get(store)
     if path is None:
@@ -126,7 +126,8 @@ def record_sizes(path: Path | None = None, say: Say = print) -> Recording:
     return rec
 
 
-def _refuse_a_learner() -> None:
+def refuse_a_learner() -> None:
+    """Raise KitError when a learner is set: every recording is made as a learner alone sees the lessons."""
     if learner():
         raise KitError(f"The recording shows what a learner alone sees, and this one is learner {learner()}: its "
                        "names would be in that learner's namespace.",
