@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="who builds (repeat for both); default: every builder this machine has")
     be.add_argument("--inside", metavar="ARCHIVE",
                     help="instead: time the kit's image reader against dive on this saved archive (no engine)")
-    be.add_argument("--repeat", type=int, default=3, help="with --inside: runs of each, the fastest shown (default 3)")
+    be.add_argument("--repeat", type=int, default=3,
+                    help="runs of each (default 3): of the builds, the median shown; with --inside, the fastest")
     be.add_argument("--room", metavar="N,N,...",
                     help="instead: N learners running lessons 01-06 at once, for each N (e.g. 1,2,4,8): time, disk, memory")
     _inspect_parser(sub)
@@ -276,7 +277,8 @@ def _command(args: argparse.Namespace) -> int:
         print(room_report(sizes))
         return 0
     if args.cmd == "benchmark":
-        print(benchmark.report(args.variants or None, compare_cli=not args.no_cli, builders=args.builder))
+        print(benchmark.report(args.variants or None, compare_cli=not args.no_cli, builders=args.builder,
+                               repeat=args.repeat))
         return 0
     return 2
 

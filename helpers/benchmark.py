@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,50 +65,71 @@ def _cli_build_seconds(name: str, tag: str, builder: str = "classic") -> float |
 
 
 def run(names: list[str] | None = None, compare_cli: bool = True,
-        builders: list[str] | None = None) -> pd.DataFrame:
+        builders: list[str] | None = None, repeat: int = 1) -> pd.DataFrame:
     """Build each variant cold, then after a one-line edit of main.go, with each builder; return the numbers.
 
     ``builders`` defaults to every builder this machine has (BuildKit, the classic builder). Lesson 09's
-    Dockerfiles follow, each with its builder: the cache's own figures.
+    Dockerfiles follow, each with its builder: the cache's own figures. With ``repeat``, each measurement
+    is made that many times, the kit's and the CLI's builds in turn, and the median shown: one build's time
+    spreads too much to compare two ways of making it.
     """
     rows = []
     builders = builders or buildcache.builders_here()
     for builder in builders:
         for name in names or list(VARIANTS):
-            cold = build(name, nocache=True, progress=QuietProgress(), builder=builder,
-                         tag=image_tag(f"bench-cold-{name}-{builder}"))
-            with tempfile.TemporaryDirectory() as tmp:
-                rebuilt = build(name, context=edited_app(tmp, comment=True), progress=QuietProgress(),
-                                builder=builder, tag=image_tag(f"bench-cold-{name}-{builder}"))
-            cli = _cli_build_seconds(name, image_tag(f"bench-cli-{name}"), builder) if compare_cli else None
-            rows.append(_row(name, builder, cold.seconds, rebuilt.seconds, cold.size_mb, cold.fs_layers, cli))
-            # Both builds are only measurements: remove them, keep the real variant image.
-            remove_repo(repo_of(rebuilt.tag))
+            runs = [_variant_once(name, builder, compare_cli) for _ in range(repeat)]
+            cold, rebuilt, cli = (_median([r[i] for r in runs]) for i in range(3))
+            rows.append(_row(name, builder, cold, rebuilt, runs[0][3], runs[0][4], cli, repeat))
     if names is None:
         for name, builder in buildcache.PLAN:
             if builder in builders:
-                cold, after = buildcache.experiment(name, builder, buildcache.quiet)
-                rows.append(_row(f"lesson 09: {name}", builder, cold.seconds, after.seconds, None, None, None))
+                pairs = [buildcache.experiment(name, builder, buildcache.quiet) for _ in range(repeat)]
+                rows.append(_row(f"lesson 09: {name}", builder, _median([c.seconds for c, _ in pairs]),
+                                 _median([a.seconds for _, a in pairs]), None, None, None, repeat))
     return pd.DataFrame(rows).astype({"layers": "Int64"})  # whole numbers, and <NA> for lesson 09's rows
 
 
-def _row(name: str, builder: str, cold: float, rebuild: float, mb: float | None, layers: int | None,
-         cli: float | None) -> dict[str, object]:
-    return {"variant": name, "builder": builder, "cold_build_s": round(cold, 1),
+def _variant_once(name: str, builder: str, compare_cli: bool) -> tuple[float, float, float | None, float, int]:
+    """Build a variant cold and after the edit, then (``compare_cli``) the plain CLI's cold build of it:
+    the three times, the image's size in MB and its layers."""
+    cold = build(name, nocache=True, progress=QuietProgress(), builder=builder,
+                 tag=image_tag(f"bench-cold-{name}-{builder}"))
+    with tempfile.TemporaryDirectory() as tmp:
+        rebuilt = build(name, context=edited_app(tmp, comment=True), progress=QuietProgress(),
+                        builder=builder, tag=image_tag(f"bench-cold-{name}-{builder}"))
+    cli = _cli_build_seconds(name, image_tag(f"bench-cli-{name}"), builder) if compare_cli else None
+    remove_repo(repo_of(rebuilt.tag))  # both builds are only measurements: the real variant image stays
+    return cold.seconds, rebuilt.seconds, cli, cold.size_mb, cold.fs_layers
+
+
+def _median(values: list[float | None]) -> float | None:
+    """Return the median of the values measured (None when none was: no CLI to compare)."""
+    measured = [v for v in values if v is not None]
+    return statistics.median(measured) if measured else None
+
+
+def _row(name: str, builder: str, cold: float | None, rebuild: float | None, mb: float | None, layers: int | None,
+         cli: float | None, runs: int) -> dict[str, object]:
+    assert cold is not None and rebuild is not None
+    return {"variant": name, "builder": builder, "runs": runs, "cold_build_s": round(cold, 1),
             "rebuild_after_main_go_s": round(rebuild, 1), "rebuild_x_cold": round(rebuild / cold, 2),
             "image_mb": mb, "layers": layers, "plain_cli_cold_s": cli,
             "kit_x_cli": round(cold / cli, 2) if cli else None}
 
 
-def report(names: list[str] | None = None, compare_cli: bool = True, builders: list[str] | None = None) -> str:
+def report(names: list[str] | None = None, compare_cli: bool = True, builders: list[str] | None = None,
+           repeat: int = 1) -> str:
     """Run the benchmark and return it as a text table, with where and when it ran, and each builder's total."""
     info = engine.info()
-    df = run(names, compare_cli, builders)
+    df = run(names, compare_cli, builders, repeat)
     head = (f"benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {info.product} {info.version} "
-            f"on {info.arch}, {'local equivalent' if any(b.state is BaseState.LOCAL for b in bases.status()) else 'official'} bases")
+            f"on {info.arch}, {'local equivalent' if any(b.state is BaseState.LOCAL for b in bases.status()) else 'official'} bases"
+            + (f"; each time the median of {repeat} runs" if repeat > 1 else ""))
     variants = df[~df["variant"].str.startswith("lesson 09")]
     totals = "; ".join(f"{b}: {s:.1f} s" for b, s in variants.groupby("builder")["cold_build_s"].sum().items())
-    return f"{head}\n{df.to_string(index=False)}\nevery variant cold, in all: {totals}"
+    cli = "; ".join(f"{b}: {s:.1f} s" for b, s in variants.groupby("builder")["plain_cli_cold_s"].sum().items() if s)
+    return (f"{head}\n{df.to_string(index=False)}\nevery variant cold, in all: {totals}"
+            + (f"\nthe plain CLI's cold builds, in all: {cli}" if cli else ""))
 
 
 _READ_AND_DIVE = ("import sys\nfrom helpers.inside import read_files_path\nfrom helpers.dive import dive_figures\n"

@@ -21,14 +21,19 @@ pytestmark = pytest.mark.docker
 @pytest.mark.default_engine
 def test_benchmark_table_for_one_variant_and_every_builder_here() -> None:
     df = benchmark.run(["multistage"], compare_cli=True)  # on Docker: BuildKit and classic; on Podman: classic
-    assert df["builder"].tolist() == builders_here()
-    assert list(df.columns) == ["variant", "builder", "cold_build_s", "rebuild_after_main_go_s", "rebuild_x_cold",
+    assert df["builder"].tolist() == builders_here() and df["runs"].tolist() == [1] * len(df)
+    assert list(df.columns) == ["variant", "builder", "runs", "cold_build_s", "rebuild_after_main_go_s", "rebuild_x_cold",
                                 "image_mb", "layers", "plain_cli_cold_s", "kit_x_cli"]
     for _, row in df.iterrows():
         assert row["variant"] == "multistage" and row["layers"] >= 1 and 1 < row["image_mb"] < 10
         assert row["cold_build_s"] > 0 and row["rebuild_after_main_go_s"] > 0 and row["plain_cli_cold_s"] > 0
         # the ratio is of the unrounded seconds: within the rounding of the two shown
         assert abs(row["rebuild_x_cold"] - row["rebuild_after_main_go_s"] / row["cold_build_s"]) < 0.03, row
+
+
+def test_repeated_runs_show_their_median_and_a_missing_cli_none() -> None:
+    assert benchmark._median([5.2, 4.1, 9.9]) == 5.2 and benchmark._median([4.0, 5.0]) == 4.5
+    assert benchmark._median([None, None]) is None
 
 
 def test_each_learner_of_the_room_benchmark_gets_a_copy_of_lessons_01_to_06(tmp_path) -> None:
