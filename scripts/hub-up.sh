@@ -4,6 +4,9 @@
 # (KIT_HUB_CACHE, default /var/cache/kit-hub). Node.js and npm come from Debian's packages (as root), only
 # when `node` is missing. JupyterHub itself is a Python package (requirements-dev.txt).
 # Idempotent: a second run finds the pinned proxy in place and only prints where it is.
+# configurable-http-proxy 5.3.0 declares Node >= 20; Debian 12's nodejs is 18.20: npm warns (EBADENGINE) and
+# installs, and the proxy's routes API and proxying worked on Node 18.20.8 when tried by hand; the hub test
+# itself has run on Node 20 only.
 # Prints the path of the `configurable-http-proxy` it installed (scripts/hub/jupyterhub_config.py finds it there).
 set -euo pipefail
 CACHE=${KIT_HUB_CACHE:-/var/cache/kit-hub}
