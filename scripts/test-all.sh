@@ -13,7 +13,7 @@
 # lines still says what failed, and where. Exit code: 0 when every part passed, 1 otherwise.
 #
 # Each part has a time limit (KIT_PART_MINUTES_*: 88 minutes in all, 1.7 to 3 times what each takes here; the
-# default engine's 30 since the hub test, tests/test_hub.py, added its 10 minutes). A part
+# default engine's 30 since the hub test, tests/test_hub.py, added its 8-10 minutes). A part
 # past its limit gets Ctrl-C (SIGINT), so pytest and the engine scripts clean up as for a learner's Ctrl-C,
 # and is reported as over its time: the whole run stays within CI's 90 minutes and always ends with its
 # summary. (A Podman log stream that never ended once hung a part until CI killed the run.) Output is
