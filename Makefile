@@ -7,7 +7,7 @@ PYTHON ?= python3
 # Quiet pip, minus this machine's notes about missing local package mirrors.
 PIP_QUIET := 2>&1 | { grep -v "Location 'file:" || true; }
 
-.PHONY: setup engine venv images dev browser lessons test bench clean
+.PHONY: setup engine venv images dev browser hub lessons test bench clean
 
 ## Set everything up: a Docker engine, the Python environment, the base images.
 setup: engine venv images
@@ -41,14 +41,20 @@ $(VENV)/.browser: $(VENV)/.dev
 	bash scripts/browser-up.sh
 	touch $@
 
+# For the hub test: JupyterHub (requirements-dev.txt) and its proxy, configurable-http-proxy from npm, into
+# /var/cache/kit-hub (KIT_HUB_CACHE); Node.js from Debian's packages if it is missing. Quick once installed.
+hub: dev
+	bash scripts/hub-up.sh
+
 ## Set up, then open the lessons in JupyterLab.
 lessons: setup
 	$(VENV)/bin/jupyter lab --LabApp.default_url=/lab/tree/notebooks/00-setup-check.ipynb \
 	  $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
-## Set up, then run the whole test suite (unit, real builds, notebooks live and recorded, a real browser)
-## on the default engine, then its engine tests on Docker 26 (containerd image store) and on Podman.
-test: setup browser
+## Set up, then run the whole test suite (unit, real builds, notebooks live and recorded, a real browser,
+## learners through a real JupyterHub) on the default engine, then its engine tests on Docker 26 (containerd
+## image store) and on Podman.
+test: setup browser hub
 	PY=$(PY) bash scripts/test-all.sh
 
 ## Build times, rebuild times, sizes and layers per variant, as a table; then the kit's image reader beside

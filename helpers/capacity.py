@@ -66,8 +66,9 @@ class _PeakMemory:
         self._thread.join()
 
 
-def _learner_copy(root: Path, name: str) -> tuple[Path, list[str]]:
-    """Give a learner the lessons of their own (as a hub's home would), beside the kit's app and Dockerfiles."""
+def learner_copy(root: Path, name: str) -> tuple[Path, list[str]]:
+    """Give learner ``name`` the lessons of their own in ``root/name`` (as a hub's home would), beside the kit's
+    app and Dockerfiles; return the home and the lessons' paths in it (the room benchmark, tests/test_hub.py)."""
     home = root / name
     (home / "notebooks").mkdir(parents=True)
     for folder in ["app", "dockerfiles", "solutions"]:
@@ -98,7 +99,7 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
         with _PeakMemory() as memory:
             start = time.monotonic()
             for name in names:
-                home, lessons = _learner_copy(root, name)
+                home, lessons = learner_copy(root, name)
                 env = {**os.environ, "KIT_LEARNER": name, "KIT_MODE": "live", "KIT_ROOM_DIR": str(root / "room"),
                        "PYTHONPATH": str(REPO)}
                 # "Run All", lesson after lesson, each saved with its outputs in the learner's copy; it stops

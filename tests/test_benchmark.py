@@ -38,9 +38,9 @@ def test_repeated_runs_show_their_median_and_a_missing_cli_none() -> None:
 
 def test_each_learner_of_the_room_benchmark_gets_a_copy_of_lessons_01_to_06(tmp_path) -> None:
     """Tests of internals (helpers/capacity.py): the lessons are copied, the kit's app and Dockerfiles are shared."""
-    from helpers.capacity import _learner_copy
+    from helpers.capacity import learner_copy
 
-    home, lessons = _learner_copy(tmp_path, "room1")
+    home, lessons = learner_copy(tmp_path, "room1")
     assert [Path(x).name[:2] for x in lessons] == ["01", "02", "03", "04", "05", "06"]
     assert all((home / x).is_file() and not (home / x).is_symlink() for x in lessons)
     assert (home / "app" / "main.go").is_file() and (home / "app").is_symlink()
