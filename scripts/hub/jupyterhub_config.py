@@ -15,7 +15,8 @@ read every other learner's home. Everything else comes from the environment (def
 - ``KIT_HUB_API_PORT``, ``KIT_HUB_PROXY_API_PORT`` the hub's and the proxy's own API ports [free ports];
 - ``KIT_HUB_PROXY`` the configurable-http-proxy to run [what scripts/hub-up.sh printed];
 - ``KIT_HUB_SERVICE_TOKEN`` a token for scripts (the tests') to manage learners through the REST API [none];
-- ``KIT_ROOM_DIR`` the room's folder, one for every learner (helpers/classroom.py) [KIT_HUB_STATE/room].
+- ``KIT_ROOM_DIR`` the room's folder, one for every learner (helpers/classroom.py) [KIT_HUB_STATE/room];
+- ``KIT_CACHE_DIR`` the kit's cache of measured layer sizes, one for every learner [the hub user's own].
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from helpers.sizes import cache_file  # noqa: E402 - the kit's, from this repository
+
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 - JupyterHub defines it for its config files
 
 
@@ -79,6 +83,10 @@ c.LocalProcessSpawner.env_keep = ["CONDA_DEFAULT_ENV", "CONDA_ROOT", "JUPYTERHUB
 c.Spawner.environment = {
     "KIT_ROOM_DIR": room,  # every learner's checks in one folder, the instructor's room view reads it
     "KIT_MODE": "live",  # the engine, never the recording: a missing engine is an error a learner sees
+    # One cache of measured layer sizes for the room: a layer (named by its digest) measures the same for every
+    # learner, and a home of one's own would make each learner read and gzip every image again (about a
+    # minute of both cores per learner in lessons 01-06). An instructor's run the day before fills it.
+    "KIT_CACHE_DIR": str(cache_file().parent),
     # The kit's helpers for every kernel, before whatever the hub itself was given.
     "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
 }
