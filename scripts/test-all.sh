@@ -4,15 +4,16 @@
 #   1. the default engine: its three-sizes table, then every test (unit, real builds, the lessons
 #      through nbval live and recorded, a real browser, four learners through a real JupyterHub);
 #   2. Docker 26 with the containerd image store (scripts/test-engine.sh docker26 containerd);
-#   3. Docker 26 with its classic store, overlay2: every variant's sizes, and the kit's held to the recording;
-#   4. Podman (scripts/test-engine.sh podman), as root;
-#   5. rootless Podman (scripts/test-engine.sh podman-rootless): running containers, sizes and clean.
+#   3. Podman (scripts/test-engine.sh podman), as root;
+#   4. and 5., at once: Docker 26 with its classic store, overlay2 (every variant's sizes, and the kit's held
+#      to the recording), and rootless Podman (scripts/test-engine.sh podman-rootless: running containers,
+#      sizes and clean).
 #
 # Every part runs, whatever the one before it did. At the end, one summary says how each part ended,
 # with pytest's own result line and the name of every failed test: a CI log that keeps only its last
 # lines still says what failed, and where. Exit code: 0 when every part passed, 1 otherwise.
 #
-# Each part has a time limit (KIT_PART_MINUTES_*: 80 minutes in all, 1.5 to 3 times what each takes here; the
+# Each part has a time limit (KIT_PART_MINUTES_*: 72 minutes in all, the last two at once; 1.5 to 3 times what each takes here; the
 # default engine's includes the hub test's 3.5 minutes, tests/test_hub.py). A part
 # past its limit gets Ctrl-C (SIGINT), so pytest and the engine scripts clean up as for a learner's Ctrl-C,
 # and is reported as over its time: the whole run stays within CI's 90 minutes and always ends with its
@@ -24,15 +25,22 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/kit-test.XXXXXX")
 export PYTHONUNBUFFERED=1
-declare -a PARTS=() CODES=() SECONDS_TAKEN=() LIMITS=()
+declare -a PARTS=() BESIDE=()
 
 part() {  # part NAME MINUTES COMMAND...: run it within MINUTES, its output shown and kept in $LOGS/NAME.log
   local name=$1 minutes=$2 start=$SECONDS
   shift 2
   echo "== make test: $name (at $(date -u +%H:%M:%S) UTC; its limit: $minutes min)"
-  # -k: if Ctrl-C has not ended it 90 s later, SIGKILL.
-  timeout --signal=INT --kill-after=90 "$((minutes * 60))" "$@" 2>&1 | tee "$LOGS/$name.log"
-  CODES+=("${PIPESTATUS[0]}"); PARTS+=("$name"); SECONDS_TAKEN+=("$((SECONDS - start))"); LIMITS+=("$minutes")
+  # -k: if Ctrl-C has not ended it 90 s later, SIGKILL. Lines of a part that runs beside another carry its name.
+  timeout --signal=INT --kill-after=90 "$((minutes * 60))" "$@" 2>&1 | tee "$LOGS/$name.log" | sed -u "${PREFIX:-}"
+  echo "${PIPESTATUS[0]} $((SECONDS - start)) $minutes" > "$LOGS/$name.result"
+  [ -n "${PREFIX:-}" ] || PARTS+=("$name")
+}
+
+beside() {  # beside NAME MINUTES COMMAND...: a part that runs in the background while the next part runs
+  PARTS+=("$1")  # listed in the order it started
+  PREFIX="s/^/[$1] /" part "$@" &
+  BESIDE+=("$!")
 }
 
 default_engine() {
@@ -44,26 +52,29 @@ default_engine() {
 export -f default_engine; export PY
 part default-engine "${KIT_PART_MINUTES_DEFAULT:-24}" bash -c default_engine
 part docker26-containerd "${KIT_PART_MINUTES_DOCKER26:-23}" bash scripts/test-engine.sh docker26 containerd
-# Docker 26 on its classic store (overlay2): its sizes table, and the kit's figures held to the recording's.
-part docker26-overlay2 "${KIT_PART_MINUTES_OVERLAY2:-8}" bash scripts/test-engine.sh docker26 overlay2 -k test_engine_sizes
 part podman "${KIT_PART_MINUTES_PODMAN:-15}" bash scripts/test-engine.sh podman
+# Two small parts, at once: what each waits on (an engine coming up, a user and packages made, bases loaded)
+# overlaps the other's builds. Their lines carry the part's name.
+# Docker 26 on its classic store (overlay2): its sizes table, and the kit's figures held to the recording's.
+beside docker26-overlay2 "${KIT_PART_MINUTES_OVERLAY2:-8}" bash scripts/test-engine.sh docker26 overlay2 -k test_engine_sizes
 # Rootless Podman, a learner's own engine on a shared host: what differs there is the network (slirp4netns),
 # so the tests that run containers and reach the app, the sizes and clean. (Its whole suite passes too, in
 # about 9 minutes: `bash scripts/test-engine.sh podman-rootless`.)
 part podman-rootless "${KIT_PART_MINUTES_ROOTLESS:-10}" env KIT_SKIP_SIZES=1 \
   bash scripts/test-engine.sh podman-rootless -k "test_run or test_engine_sizes or test_clean"
+wait "${BESIDE[@]}"
 
 echo
 echo "== make test: summary (logs in $LOGS)"
 rc=0
-for i in "${!PARTS[@]}"; do
-  name=${PARTS[$i]} code=${CODES[$i]}
+for name in "${PARTS[@]}"; do
+  read -r code taken limit < "$LOGS/$name.result" 2>/dev/null || { code=137 taken=0 limit='?'; }
   case $code in
     0) verdict=passed ;;
-    124|137) verdict="OVER ITS ${LIMITS[$i]} MIN"; rc=1 ;;
+    124|137) verdict="OVER ITS $limit MIN"; rc=1 ;;
     *) verdict="FAILED (exit $code)"; rc=1 ;;
   esac
-  printf '%-22s %-18s %5d s   %s\n' "$name" "$verdict" "${SECONDS_TAKEN[$i]}" \
+  printf '%-22s %-18s %5d s   %s\n' "$name" "$verdict" "$taken" \
     "$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' "$LOGS/$name.log" | tail -1 | tr -d '=' | xargs)"
   grep -E '^(FAILED|ERROR) |^LEFTOVERS|Timeout \(>|KeyboardInterrupt|^test-(engine|podman)( \([a-z ]+\))?: .*(did not|failed|could not|not ready|no bundle)' \
     "$LOGS/$name.log" | sed 's/^/    /'
