@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from docker.errors import APIError
@@ -78,8 +79,8 @@ def run(names: list[str] | None = None, compare_cli: bool = True,
     for builder in builders:
         for name in names or list(VARIANTS):
             runs = [_variant_once(name, builder, compare_cli) for _ in range(repeat)]
-            cold, rebuilt, cli = (_median([r[i] for r in runs]) for i in range(3))
-            rows.append(_row(name, builder, cold, rebuilt, runs[0][3], runs[0][4], cli, repeat))
+            rows.append(_row(name, builder, _median([r.cold_s for r in runs]), _median([r.rebuilt_s for r in runs]),
+                             runs[0].size_mb, runs[0].layers, _median([r.cli_s for r in runs]), repeat))
     if names is None:
         for name, builder in buildcache.PLAN:
             if builder in builders:
@@ -89,9 +90,18 @@ def run(names: list[str] | None = None, compare_cli: bool = True,
     return pd.DataFrame(rows).astype({"layers": "Int64"})  # whole numbers, and <NA> for lesson 09's rows
 
 
-def _variant_once(name: str, builder: str, compare_cli: bool) -> tuple[float, float, float | None, float, int]:
-    """Build a variant cold and after the edit, then (``compare_cli``) the plain CLI's cold build of it:
-    the three times, the image's size in MB and its layers."""
+class _Once(NamedTuple):
+    """One measurement of a variant with one builder: three build times, and the image they made."""
+
+    cold_s: float
+    rebuilt_s: float
+    cli_s: float | None  # the plain CLI's cold build; None when not compared, or no such CLI
+    size_mb: float
+    layers: int
+
+
+def _variant_once(name: str, builder: str, compare_cli: bool) -> _Once:
+    """Build a variant cold and after the edit, then (``compare_cli``) the plain CLI's cold build of it."""
     cold = build(name, nocache=True, progress=QuietProgress(), builder=builder,
                  tag=image_tag(f"bench-cold-{name}-{builder}"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,7 +109,7 @@ def _variant_once(name: str, builder: str, compare_cli: bool) -> tuple[float, fl
                         builder=builder, tag=image_tag(f"bench-cold-{name}-{builder}"))
     cli = _cli_build_seconds(name, image_tag(f"bench-cli-{name}"), builder) if compare_cli else None
     remove_repo(repo_of(rebuilt.tag))  # both builds are only measurements: the real variant image stays
-    return cold.seconds, rebuilt.seconds, cli, cold.size_mb, cold.fs_layers
+    return _Once(cold.seconds, rebuilt.seconds, cli, cold.size_mb, cold.fs_layers)
 
 
 def _median(values: list[float | None]) -> float | None:
