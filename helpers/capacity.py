@@ -97,7 +97,7 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
         disk_before = _layers_bytes()
         procs: dict[str, tuple[subprocess.Popen, float]] = {}
         with _PeakMemory() as memory:
-            start = time.monotonic()
+            start, started_at = time.monotonic(), int(time.time())
             for name in names:
                 home, lessons = learner_copy(root, name)
                 env = {**os.environ, "KIT_LEARNER": name, "KIT_MODE": "live", "KIT_ROOM_DIR": str(root / "room"),
@@ -130,6 +130,8 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
                     kept.write_text(log_text)
                     failed.append(f"{name}: {said[-1] if said else f'exit {proc.returncode}'} (log: {kept})")
             wall = time.monotonic() - start
+            if failed:  # what removed or untagged an image, and when: to set beside the failing learner's log
+                failed.append(f"the engine's image events: {_keep_image_events(n, started_at)}")
         disk_added = _layers_bytes() - disk_before
         for name in names:  # each learner cleans what was theirs
             subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
@@ -143,6 +145,18 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
         "peak memory added (MB)": round((memory.peak - memory.base) / 1e6, 1),
         "lessons passed": f"{n - len(failed)}/{n} learners" + (f" ({'; '.join(failed)})" if failed else ""),
     }
+
+
+def _keep_image_events(n: int, since: int) -> Path:
+    """Write the engine's image events since ``since`` (untag, delete, tag), one per line, to a file in /tmp."""
+    kept = Path(tempfile.gettempdir()) / f"kit-room-bench-{n}-image-events.log"
+    events = engine.client().events(since=since, until=int(time.time()) + 1, filters={"type": "image"}, decode=True)
+    with kept.open("w") as out:
+        for e in events:
+            if e.get("Action") in ("untag", "delete", "tag"):
+                when = time.strftime("%H:%M:%S", time.gmtime(e.get("time", 0)))
+                out.write(f"{when} {e['Action']} {e.get('id', '')} {e.get('Actor', {}).get('Attributes', {})}\n")
+    return kept
 
 
 def room_report(sizes: list[int]) -> str:
