@@ -4,7 +4,7 @@
 #   1. the default engine: its three-sizes table, then every test (unit, real builds, the lessons
 #      through nbval live and recorded, a real browser, four learners through a real JupyterHub);
 #   2. Docker 26 with the containerd image store (scripts/test-engine.sh docker26 containerd);
-#   3. Podman (scripts/test-engine.sh podman), as root;
+#   3. at the same time as 2., Podman (scripts/test-engine.sh podman), as root;
 #   4. and 5., at once: Docker 26 with its classic store, overlay2 (every variant's sizes, and the kit's held
 #      to the recording), and rootless Podman (scripts/test-engine.sh podman-rootless: running containers,
 #      sizes and clean).
@@ -13,12 +13,12 @@
 # with pytest's own result line and the name of every failed test: a CI log that keeps only its last
 # lines still says what failed, and where. Exit code: 0 when every part passed, 1 otherwise.
 #
-# Each part has a time limit (KIT_PART_MINUTES_*: 72 minutes in all, the last two at once; 1.5 to 3 times what each takes here; the
-# default engine's includes the hub test's 3.5 minutes, tests/test_hub.py). A part
-# past its limit gets Ctrl-C (SIGINT), so pytest and the engine scripts clean up as for a learner's Ctrl-C,
-# and is reported as over its time: the whole run stays within CI's 90 minutes and always ends with its
-# summary. (A Podman log stream that never ended once hung a part until CI killed the run.) Output is
-# unbuffered, so a CI log cut anywhere shows the last test that ran.
+# Each part has a time limit (KIT_PART_MINUTES_*): 30 minutes, then 30 for 2. and 3. at once, then 10 for 4.
+# and 5. at once, 70 at most; 1.3 to 3 times what each takes here (the default engine's includes the hub
+# test, tests/test_hub.py: 2-3 minutes). A part past its limit gets Ctrl-C (SIGINT), so pytest and the
+# engine scripts clean up as for a learner's Ctrl-C, and is reported as over its time: the whole run stays
+# within CI's 90 minutes and always ends with its summary. (A Podman log stream that never ended once hung a
+# part until CI killed the run.) Output is unbuffered, so a CI log cut anywhere shows the last test that ran.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,13 +50,16 @@ default_engine() {
 }
 
 export -f default_engine; export PY
-part default-engine "${KIT_PART_MINUTES_DEFAULT:-24}" bash -c default_engine
-part docker26-containerd "${KIT_PART_MINUTES_DOCKER26:-23}" bash scripts/test-engine.sh docker26 containerd
-part podman "${KIT_PART_MINUTES_PODMAN:-15}" bash scripts/test-engine.sh podman
-# Two small parts, at once: what each waits on (an engine coming up, a user and packages made, bases loaded)
-# overlaps the other's builds. Their lines carry the part's name.
+part default-engine "${KIT_PART_MINUTES_DEFAULT:-30}" bash -c default_engine
+# The other engines' parts run two at a time: what one waits on (an engine coming up, packages and a user made,
+# bases loaded, containers started, a kernel) overlaps the other's builds. Lines of the part in the background
+# carry its name. The bases' bundle they both load is made once, first (scripts/bases-bundle.sh).
+PY=$PY bash scripts/bases-bundle.sh >/dev/null
+beside docker26-containerd "${KIT_PART_MINUTES_DOCKER26:-30}" bash scripts/test-engine.sh docker26 containerd
+part podman "${KIT_PART_MINUTES_PODMAN:-30}" bash scripts/test-engine.sh podman
+wait "${BESIDE[@]}"; BESIDE=()
 # Docker 26 on its classic store (overlay2): its sizes table, and the kit's figures held to the recording's.
-beside docker26-overlay2 "${KIT_PART_MINUTES_OVERLAY2:-8}" bash scripts/test-engine.sh docker26 overlay2 -k test_engine_sizes
+beside docker26-overlay2 "${KIT_PART_MINUTES_OVERLAY2:-10}" bash scripts/test-engine.sh docker26 overlay2 -k test_engine_sizes
 # Rootless Podman, a learner's own engine on a shared host: what differs there is the network (slirp4netns),
 # so the tests that run containers and reach the app, the sizes and clean. (Its whole suite passes too, in
 # about 9 minutes: `bash scripts/test-engine.sh podman-rootless`.)
