@@ -65,14 +65,6 @@ def test_ctrl_c_in_the_cli_during_go_build(tmp_path: Path) -> None:
     # The step by its instruction: Docker counts ARG lines as steps (7/12), Podman's Buildah does not (6/11).
     assert "Traceback" not in err and err.startswith("error: "), err
     assert re.search(r"interrupted at step \d+/\d+ \(RUN go build", err), err
-    left = snapshot()[1] - before[1]
-    if left and engine.is_podman():
-        # Podman runs the step to its end whatever the client does. On a busy machine `go build` outlasted the
-        # kit's wait for it (make test, 2026-12-01, beside Docker 26's part); the kit must then say so, and
-        # what the step leaves must go once it ends, as the timed-out build's test below holds too.
-        assert "Podman runs the step it was on to its end" in err, err
-        for image_id in left:
-            assert store.remove_when_released(image_id, seconds=120)
     assert snapshot() == before, "the interrupted build left containers or untagged images"
     again = subprocess.run([sys.executable, "-m", "helpers", "build", "debian"], cwd=REPO, capture_output=True,
                            text=True, timeout=120)
