@@ -31,8 +31,10 @@ def _save(ref: str, path) -> None:
             f.write(chunk)
 
 
-def _bases() -> list[str]:
-    return [s.image for s in status() if s.image and s.state in (BaseState.OFFICIAL, BaseState.LOCAL)]
+def _bases(key: str | None = None) -> list[str]:
+    """Return the bases on this engine (official or local equivalent); with ``key``, that base alone."""
+    return [s.image for s in status() if s.image and s.state in (BaseState.OFFICIAL, BaseState.LOCAL)
+            and key in (None, s.key)]
 
 
 def _dive_agrees(refs: list[str], tmp_path) -> None:
@@ -54,7 +56,7 @@ def test_dive_agrees_on_every_variant_and_every_base(built, tmp_path) -> None:
 def test_dive_agrees_on_this_engines_saved_layout(built, tmp_path) -> None:
     """What differs between engines is the archive `docker save` writes (the containerd store's is an OCI
     layout, Podman's its own): one variant of several layers and one small base, on every engine."""
-    alpine = [s.image for s in status() if s.key == "alpine" and s.state in (BaseState.OFFICIAL, BaseState.LOCAL)]
+    alpine = _bases("alpine")
     assert alpine, "the alpine base (or its local equivalent) is not on this engine"
     _dive_agrees([built["distroless"].tag, *alpine], tmp_path)
 
