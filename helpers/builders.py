@@ -35,6 +35,9 @@ from .progress import Progress
 STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 #: Podman's builder (Buildah) behind the same API counts steps per stage: "[1/2] STEP 3/6: COPY ...".
 BUILDAH_STEP = re.compile(r"^(?:\[(\d+)/(\d+)\] )?STEP (\d+)/(\d+): (.*)$")
+#: How long a build the learner stopped on Podman waits for the step Podman still runs (seconds): a `go build`
+#: took over 15 s to end on a busy 2-core machine (make test, 2026-12-01), and left its step image behind.
+PODMAN_STEP_WAIT = 180.0
 
 
 def is_step_line(line: str) -> bool:
@@ -193,20 +196,40 @@ class ClassicBuilder:
 
     @staticmethod
     def _stopped(stream: object, progress: Progress, state: dict[str, Any], error: KitError) -> KitError:
-        """End a build that did not finish: close the stream, mark the bar, remove its step images."""
+        """End a build that did not finish: close the stream, mark the bar, remove its step images.
+
+        Docker cancels the step as the client goes; Podman runs it to its end whatever the client does. For a
+        build the learner stopped, the kit waits for that step (at most ``PODMAN_STEP_WAIT`` seconds, the bar
+        says so; Ctrl-C again stops waiting), so that nothing is left. A step over the bound may hang for ever:
+        it gets the engine's usual moment to let go, and the hint says what to do.
+        """
         try:
             getattr(stream, "close", lambda: None)()
             engine.client().api.close()  # drop the connection: the engine sees the client go, and cancels
         except Exception:  # noqa: BLE001 - the connection may already be gone
             pass
-        progress.close(False, f"stopped at {state['step']}: {error.what}")
+        podman = _is_podman()
+        wait = PODMAN_STEP_WAIT if podman and isinstance(error, BuildInterrupted) and state["last_id"] else 15.0
+        progress.close(False, f"stopped at {state['step']}: {error.what}" + (
+            f" Podman ends that step first: waiting for it (at most {wait:.0f} s; Ctrl-C again stops waiting) to "
+            "remove what it leaves." if wait > 15 else ""))
         try:
-            if not store.remove_when_released(state["last_id"]) and engine.is_podman():
-                error.hint += (" Podman runs the step it was on to its end (it does not stop a build whose client "
-                               "went away): `python -m helpers clean` removes what that step leaves, once it ends.")
+            gone = store.remove_when_released(state["last_id"], seconds=wait)
+        except KeyboardInterrupt:  # the learner would rather not wait: the hint says how to clean up later
+            gone = False
         except Exception:  # noqa: BLE001 - an engine that is gone cannot be cleaned now; `clean` will
-            pass
+            gone = True
+        if not gone and podman:
+            error.hint += (" Podman runs the step it was on to its end (it does not stop a build whose client "
+                           "went away): `python -m helpers clean` removes what that step leaves, once it ends.")
         return error
+
+
+def _is_podman() -> bool:
+    try:
+        return engine.is_podman()
+    except Exception:  # noqa: BLE001 - the engine went away: it is no longer running a step to wait for
+        return False
 
 
 def _step_of(text: str, state: dict[str, Any]) -> tuple[int, int, str, str] | None:

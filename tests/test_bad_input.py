@@ -60,6 +60,20 @@ def test_go_code_that_does_not_compile_shows_the_compiler(edited_app, docker_eng
 
 
 @pytest.mark.docker
+def test_a_failed_build_keeps_the_cache_of_the_good_one(edited_app, docker_engine) -> None:
+    # The failed build's step images stand on the good build's first steps (go.mod, go mod download): removing
+    # what it left must stop there. Docker 26's containerd image store, asked to prune, took those shared steps
+    # too, and every later build of the variant ran them again: its builder stage got a new image.
+    build("multistage", progress=QuietProgress())
+    stage = docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id
+    with pytest.raises(BuildFailed):
+        build("multistage", context=edited_app(replace=("fmt.Fprint(w, Greeting)", "fmt.Fprint(w, Greting)")),
+              tag="cms-daq-workshop-broken:latest", progress=QuietProgress())
+    build("multistage", progress=QuietProgress())
+    assert docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id == stage, "the builder stage ran again"
+
+
+@pytest.mark.docker
 def test_a_missing_dockerfile(tmp_path: Path) -> None:
     with pytest.raises(DockerfileMissing, match="no Dockerfile at"):
         build("mine", dockerfile=tmp_path / "Dockerfile.mine", progress=QuietProgress())

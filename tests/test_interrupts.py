@@ -18,6 +18,7 @@ import pytest
 from support import dangling_ids
 
 from helpers import engine, store
+from helpers.builders import PODMAN_STEP_WAIT
 from helpers.builds import build
 from helpers.catalog import REPO
 from helpers.cleanup import remove_repo
@@ -58,10 +59,12 @@ def test_ctrl_c_in_the_cli_during_go_build(tmp_path: Path) -> None:
         wait_for_line(proc, "go build", 120)
         time.sleep(1.0)  # inside the step: the compiler runs
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        out, err = proc.communicate(timeout=60 + PODMAN_STEP_WAIT)
     finally:
         proc.kill()
     assert proc.returncode == 130, err
+    if engine.is_podman():  # Podman runs go build to its end: the kit says it waits for it, to remove what it leaves
+        assert "Podman ends that step first: waiting for it" in out, out
     # The step by its instruction: Docker counts ARG lines as steps (7/12), Podman's Buildah does not (6/11).
     assert "Traceback" not in err and err.startswith("error: "), err
     assert re.search(r"interrupted at step \d+/\d+ \(RUN go build", err), err
@@ -105,8 +108,8 @@ def test_interrupt_kernel_during_a_lesson_build() -> None:
         time.sleep(1.0)
         km.interrupt_kernel()
         error, labels = None, ""
-        while True:
-            msg = kc.get_iopub_msg(timeout=60)
+        while True:  # on Podman, the kit waits for the step it runs to its end (PODMAN_STEP_WAIT)
+            msg = kc.get_iopub_msg(timeout=60 + PODMAN_STEP_WAIT)
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
             labels += str(msg["content"])
