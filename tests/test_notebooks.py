@@ -7,6 +7,7 @@ scripts/nbstrip.py, not only the lesson-facing `helpers`.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -138,35 +139,27 @@ def recorded_env(tmp_path) -> dict[str, str]:
 
 
 def test_lessons_run_with_no_engine_from_the_recording(tmp_path) -> None:
-    """nbval on every lesson in recorded mode: every cell runs, every checked output matches the stored one.
+    """nbval on every lesson in recorded mode: every cell runs, every checked output matches the stored one,
+    and each lesson shows a learner the "Recorded results" banner.
 
-    Not in the background beside the next test: two processes starting kernels at once race for their
+    nbval cannot say which mode a kernel ran in, and a checked output cannot say it either (it must match in
+    the live pass too): the plugin tests/nbshown.py reads each cell's outputs as nbval received them.
+    Not in the background beside another test: two processes starting kernels at once race for their
     ports (jupyter_client picks free ones, then the kernel binds them), and a kernel died on "Address already
     in use" in one run of make test (2026-11-30)."""
+    shown = tmp_path / "shown.json"
+    env = {**recorded_env(tmp_path), "KIT_NB_SHOWN": str(shown),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "tests"), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
-         "--nbval-sanitize-with", "notebooks/sanitize.cfg", "notebooks"],
-        cwd=REPO, env=recorded_env(tmp_path), capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbshown", "--nbval-lax",
+         "--nbval-current-env", "--nbval-sanitize-with", "notebooks/sanitize.cfg", "notebooks"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "skipped" not in proc.stdout.splitlines()[-1]
-
-
-def test_the_recorded_pass_really_shows_recorded_results(tmp_path) -> None:
-    """nbval cannot say which mode a kernel ran in, and a checked output cannot say it either (it must
-    match in the live pass too). So run every lesson again with nbclient, in the same environment as
-    the nbval pass above (its kernels inherit it the same way), and read what a learner would see:
-    each lesson shows the "Recorded results" banner, and no cell fails."""
-    from nbclient import NotebookClient
-
-    for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=120, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute(env=recorded_env(tmp_path))
-        shown = [str(o.get("data", {}).get("text/html", "")) + str(o.get("text", ""))
-                 for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-        assert any("<b>Recorded results.</b>" in s for s in shown), f"{path.name}: no recorded-results banner"
-        assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    banner = {name: seen for name, seen in json.loads(shown.read_text()).items() if name[:2].isdigit()}
+    assert sorted(banner) == [p.name for p in NOTEBOOKS], "nbval did not run every lesson"
+    assert [name for name, seen in banner.items() if not seen] == [], "lessons with no recorded-results banner"
 
 
 def test_a_kit_error_in_a_lesson_cell_fails_nbval_with_its_one_line_message(tmp_path) -> None:
