@@ -45,7 +45,12 @@ def repo_tags(repo: str) -> dict[str, str]:
 
 def _has_children(image_id: str) -> bool:
     """Say whether another image stands on this one (the containerd image store lets rmi remove it anyway)."""
-    return any(i.get("ParentId") == image_id for i in engine.client().api.images(all=True))
+    bare = _bare(image_id)  # Podman lists a parent's id without the "sha256:" its own ids carry
+    return any(_bare(i.get("ParentId") or "") == bare for i in engine.client().api.images(all=True))
+
+
+def _bare(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")
 
 
 def remove_if_untagged(image_id: str | None) -> bool:
