@@ -3,18 +3,18 @@
 #
 #   1. the default engine: its three-sizes table, then every test (unit, real builds, the lessons
 #      through nbval live and recorded, a real browser, four learners through a real JupyterHub);
-#   2. Docker 26 with the containerd image store (scripts/test-engine.sh docker26 containerd);
-#   3. Podman (scripts/test-engine.sh podman), as root;
-#   4. and 5., at once: Docker 26 with its classic store, overlay2 (every variant's sizes, and the kit's held
-#      to the recording), and rootless Podman (scripts/test-engine.sh podman-rootless: running containers,
-#      sizes and clean).
+#   then two lanes at once:
+#   2. Docker 26 with the containerd image store (scripts/test-engine.sh docker26 containerd), then
+#   3. Docker 26 with its classic store, overlay2 (every variant's sizes, and the kit's held to the recording);
+#   4. Podman (scripts/test-engine.sh podman), as root, then
+#   5. rootless Podman (scripts/test-engine.sh podman-rootless: running containers, sizes and clean).
 #
 # Every part runs, whatever the one before it did. At the end, one summary says how each part ended,
 # with pytest's own result line and the name of every failed test: a CI log that keeps only its last
 # lines still says what failed, and where. Exit code: 0 when every part passed, 1 otherwise.
 #
-# Each part has a time limit (KIT_PART_MINUTES_*): 28, 27 and 20 minutes, then 10 for 4. and 5. at once, 85 at
-# most; 1.3 to 3 times what each takes here (the default engine's includes the hub
+# Each part has a time limit (KIT_PART_MINUTES_*): 28 minutes, then 30 and 10 in one lane, 25 and 10 in the
+# other, 68 at most; 1.3 to 3 times what each takes here (the default engine's includes the hub
 # test, tests/test_hub.py: 2-3 minutes). A part past its limit gets Ctrl-C (SIGINT), so pytest and the
 # engine scripts clean up as for a learner's Ctrl-C, and is reported as over its time: the whole run stays
 # within CI's 90 minutes and always ends with its summary. (A Podman log stream that never ended once hung a
@@ -37,12 +37,6 @@ part() {  # part NAME MINUTES COMMAND...: run it within MINUTES, its output show
   [ -n "${PREFIX:-}" ] || PARTS+=("$name")
 }
 
-beside() {  # beside NAME MINUTES COMMAND...: a part that runs in the background while the next part runs
-  PARTS+=("$1")  # listed in the order it started
-  PREFIX="s/^/[$1] /" part "$@" &
-  BESIDE+=("$!")
-}
-
 default_engine() {
   echo "the default engine: Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null || echo '(no answer)')"
   "$PY" -m helpers sizes | sed -n '/^Three sizes/,$p' || return 1
@@ -51,18 +45,25 @@ default_engine() {
 
 export -f default_engine; export PY
 part default-engine "${KIT_PART_MINUTES_DEFAULT:-28}" bash -c default_engine
-# Docker 26 (containerd) and Podman, one after the other. Run at once (2026-12-01, runs 30 and 31), they made
-# the machine so busy that Podman's `go build`, which it finishes after a Ctrl-C or "Interrupt kernel" whatever
-# the client does, outlasted the kit's wait for it, and a test found the image it left. The bases' bundle
-# they both load is made first (scripts/bases-bundle.sh). Each prints its sizes table before its tests: left
-# out (KIT_SKIP_SIZES=1, run 31) it saved nothing, as the tests then built every variant cold themselves.
+# Then two lanes at once, each two parts one after the other: Docker 26 (containerd store, then overlay2) in
+# the background, its lines carrying each part's name, and Podman (as root, then rootless) here. What one lane
+# waits on (an engine coming up, packages, bases loaded, containers stopping) overlaps the other's builds.
+# The bases' bundle both load is made first (scripts/bases-bundle.sh). Each big part prints its sizes table
+# before its tests, which then find every variant cached (left out in run 31 it saved nothing).
+# Run at once before (runs 30 and 31, 2026-12-01), Podman's `go build`, which Podman finishes after a Ctrl-C
+# whatever the client does, outlasted the kit's 15-s wait on the busy machine: a build the learner stops now
+# waits for that step (builders.PODMAN_STEP_WAIT).
 PY=$PY bash scripts/bases-bundle.sh >/dev/null
-part docker26-containerd "${KIT_PART_MINUTES_DOCKER26:-27}" bash scripts/test-engine.sh docker26 containerd
-part podman "${KIT_PART_MINUTES_PODMAN:-20}" bash scripts/test-engine.sh podman
-# Two small parts at once: what each waits on (an engine coming up, a user and packages made, bases loaded)
-# overlaps the other's builds. Lines of the part in the background carry its name.
-# Docker 26 on its classic store (overlay2): its sizes table, and the kit's figures held to the recording's.
-beside docker26-overlay2 "${KIT_PART_MINUTES_OVERLAY2:-10}" bash scripts/test-engine.sh docker26 overlay2 -k test_engine_sizes
+PARTS+=(docker26-containerd docker26-overlay2)
+(
+  PREFIX="s/^/[docker26-containerd] /" part docker26-containerd "${KIT_PART_MINUTES_DOCKER26:-30}" \
+    bash scripts/test-engine.sh docker26 containerd
+  # Docker 26 on its classic store (overlay2): its sizes table, and the kit's figures held to the recording's.
+  PREFIX="s/^/[docker26-overlay2] /" part docker26-overlay2 "${KIT_PART_MINUTES_OVERLAY2:-10}" \
+    bash scripts/test-engine.sh docker26 overlay2 -k test_engine_sizes
+) &
+BESIDE+=("$!")
+part podman "${KIT_PART_MINUTES_PODMAN:-25}" bash scripts/test-engine.sh podman
 # Rootless Podman, a learner's own engine on a shared host: what differs there is the network (slirp4netns),
 # so the tests that run containers and reach the app, the sizes and clean. (Its whole suite passes too, in
 # about 9 minutes: `bash scripts/test-engine.sh podman-rootless`.)
