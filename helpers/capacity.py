@@ -103,9 +103,14 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
                 env = {**os.environ, "KIT_LEARNER": name, "KIT_MODE": "live", "KIT_ROOM_DIR": str(root / "room"),
                        "PYTHONPATH": str(REPO)}
                 # "Run All", lesson after lesson, each saved with its outputs in the learner's copy; it stops
-                # at a cell that fails, as a learner's would.
+                # at a cell that fails, as a learner's would. A learner's cell has no time limit: the room's
+                # ``timeout`` bounds it (at 8 learners on this slower machine, lesson 04's build of every variant
+                # took over the 300 s once set here: 7 of 8 stopped there, 2026-12-01). The kernel talks over
+                # files in the learner's folder (ipc), not TCP ports: 8 kernels starting at once raced for ports,
+                # and one died on "Address already in use".
                 cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                       "--ExecutePreprocessor.timeout=300", *lessons]
+                       f"--ExecutePreprocessor.timeout={int(timeout)}", "--KernelManager.transport=ipc",
+                       f"--KernelManager.ip={home / 'kernel'}", *lessons]  # an absolute path: the kernel runs in notebooks/
                 with (root / f"{name}.log").open("w") as log:  # the child keeps its own copy of the file
                     procs[name] = (subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                     text=True), time.monotonic())
@@ -130,8 +135,8 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
                     kept.write_text(log_text)
                     failed.append(f"{name}: {said[-1] if said else f'exit {proc.returncode}'} (log: {kept})")
             wall = time.monotonic() - start
-            if failed:  # what removed or untagged an image, and when: to set beside the failing learner's log
-                failed.append(f"the engine's image events: {_keep_image_events(n, started_at)}")
+            # What removed or untagged an image, and when: to set beside a failing learner's log.
+            events = f"; the engine's image events: {_keep_image_events(n, started_at)}" if failed else ""
         disk_added = _layers_bytes() - disk_before
         for name in names:  # each learner cleans what was theirs
             subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
@@ -143,7 +148,7 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
         "slowest learner (s)": round(max(took.values()), 1),
         "engine disk added (MB)": round(disk_added / 1e6, 1),
         "peak memory added (MB)": round((memory.peak - memory.base) / 1e6, 1),
-        "lessons passed": f"{n - len(failed)}/{n} learners" + (f" ({'; '.join(failed)})" if failed else ""),
+        "lessons passed": f"{n - len(failed)}/{n} learners" + (f" ({'; '.join(failed)}{events})" if failed else ""),
     }
 
 
