@@ -110,7 +110,7 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
                 # and one died on "Address already in use".
                 cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
                        f"--ExecutePreprocessor.timeout={int(timeout)}", "--KernelManager.transport=ipc",
-                       f"--KernelManager.ip={home / 'kernel'}", *lessons]  # an absolute path: the kernel runs in notebooks/
+                       f"--KernelManager.ip={home / 'kernel'}", *lessons]  # absolute: the kernel runs in notebooks/
                 with (root / f"{name}.log").open("w") as log:  # the child keeps its own copy of the file
                     procs[name] = (subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                     text=True), time.monotonic())
