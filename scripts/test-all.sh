@@ -76,9 +76,11 @@ echo
 echo "== make test: summary (logs in $LOGS)"
 rc=0
 for name in "${PARTS[@]}"; do
-  read -r code taken limit < "$LOGS/$name.result" 2>/dev/null || { code=137 taken=0 limit='?'; }
+  # No result file: the part itself was killed before it could write one (the lane's shell, or the run).
+  read -r code taken limit < "$LOGS/$name.result" 2>/dev/null || { code=none taken=0 limit='?'; }
   case $code in
     0) verdict=passed ;;
+    none) verdict="DID NOT FINISH"; rc=1 ;;
     124|137) verdict="OVER ITS $limit MIN"; rc=1 ;;
     *) verdict="FAILED (exit $code)"; rc=1 ;;
   esac
