@@ -131,15 +131,17 @@ def test_a_failing_go_test_fails_the_build(edited_app) -> None:
 
 
 def test_editing_main_go_reuses_the_module_download_layer(built, edited_app, docker_engine) -> None:
-    """Build, edit main.go, build again: the `go mod download` step comes from the cache (lesson 01's claim)."""
+    """Build, edit main.go, build again: `go mod download` and the dependency build come from the cache."""
     before = build("multistage", progress=QuietProgress())  # other tests' clean-ups may have taken the cache
     ctx = edited_app(comment=True)
     r = build("multistage", context=ctx, tag="cms-daq-workshop-edit:latest", progress=QuietProgress())
     try:
         log = r.log
         download = next(i for i, x in enumerate(log) if "go mod download" in x and is_step_line(x))
+        deps = next(i for i, x in enumerate(log) if "go build net/http" in x and is_step_line(x))
         copy_go = next(i for i, x in enumerate(log) if "COPY *.go" in x and is_step_line(x))
         assert "Using cache" in log[download + 1]
+        assert "Using cache" in log[deps + 1]  # the dependency build, before the sources: lesson 09's fix
         assert "Using cache" not in log[copy_go + 1]
         assert r.image_id != before.image_id
     finally:
