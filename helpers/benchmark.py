@@ -20,7 +20,7 @@ from typing import NamedTuple
 import pandas as pd
 from docker.errors import APIError
 
-from . import bases, buildcache, engine
+from . import bases, buildcache, engine, store
 from .appcopy import edited_app
 from .bases import BaseState
 from .buildkit import find_cli
@@ -49,14 +49,14 @@ def _cli_build_seconds(name: str, tag: str, builder: str = "classic") -> float |
     else:  # same engine (DOCKER_HOST, context), classic builder
         command, env = ["docker", "build"], {**os.environ, "DOCKER_BUILDKIT": "0"}
     client = engine.client()
-    dangling_before = {i.id for i in client.images.list(filters={"dangling": True})}
+    dangling_before = {i.id for i in store.listed(filters={"dangling": True})}
     started = time.monotonic()
     proc = subprocess.run([*command, "--no-cache", "-q", "-f", str(v.path), "-t", tag, *args, str(APP_DIR)],
                           env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
     subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True)
     # The classic builder leaves each earlier stage as an untagged image: remove the ones this made.
-    for image in client.images.list(filters={"dangling": True}):
+    for image in store.listed(filters={"dangling": True}):
         if image.id not in dangling_before:
             try:
                 client.images.remove(image.id)

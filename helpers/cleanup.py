@@ -142,7 +142,7 @@ def build_leftovers() -> tuple[list[Container], list[str]]:
     containers = [c for c in client.containers.list(all=True, filters={"label": f"{MANAGED}=true"})
                   if is_stale_step(c.labels, c.status == "running", (c.attrs.get("Config") or {}).get("Cmd") or [],
                                    who)]
-    images = [i.id for i in client.images.list(filters={"dangling": True, "label": f"{MANAGED}=true"})
+    images = [i.id for i in store.listed(filters={"dangling": True, "label": f"{MANAGED}=true"})
               if labelled_learner(i.labels) == who]
     return containers, images
 
@@ -153,7 +153,7 @@ def kit_image_tags(bases: bool = False) -> list[str]:
     localhost/... without their prefix)."""
     # By name: stage images carry no label (only final images get it), nor does an image built in a
     # terminal cell from a Dockerfile without the kit's LABEL line (the exercise's).
-    return tags_to_remove([(image.tags, image.labels) for image in engine.client().images.list()], learner(), bases)
+    return tags_to_remove([(image.tags, image.labels) for image in store.listed()], learner(), bases)
 
 
 def clean(bases: bool = False) -> CleanReport:

@@ -15,7 +15,7 @@ from typing import Protocol
 import pandas as pd
 from IPython.display import HTML, display
 
-from . import bases, buildcache, builds, doctor, engine, exercise, recording, terminal
+from . import bases, buildcache, builds, doctor, engine, exercise, recording, store, terminal
 from .buildcache import CacheRun
 from .catalog import BASES, VARIANTS, variant
 from .checks import Checklist
@@ -161,7 +161,7 @@ class LiveSource:
     def extra_images(self) -> list[str]:
         """Return the tags of the engine's images that are neither a catalog base nor the kit's (any learner's)."""
         known = {b.official for b in BASES.values()} | {b.local for b in BASES.values() if b.local}
-        return sorted({plain(t) for image in engine.client().images.list() for t in image.tags
+        return sorted({plain(t) for image in store.listed() for t in image.tags
                        if plain(t) not in known and not is_kit_tag(t)})
 
 

@@ -7,6 +7,8 @@ here, so bases, builders and cleanup share one rule for what may be removed.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from docker.errors import APIError, ImageNotFound, NotFound
 
@@ -33,10 +35,32 @@ def has_image(ref: str) -> bool:
     return image_id(ref) is not None
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One image as the engine's image list gives it: id, tags (no ``<none>:<none>``) and labels."""
+
+    id: str
+    tags: list[str]
+    labels: dict[str, str]
+
+
+def listed(name: str | None = None, filters: dict[str, Any] | None = None) -> list[Listed]:
+    """List the engine's images (``docker image ls``), asking nothing more of each one.
+
+    Not docker-py's ``images.list()``: it asks the engine for each listed image again, by id, and on a
+    shared engine an image another build removes in between ends the whole list in ImageNotFound
+    (measured: one of four learners in a room, whose lesson 05 listed the engine's images just as
+    another learner's build removed one of its untagged step images).
+    """
+    rows = engine.client().api.images(name=name, filters=filters)
+    return [Listed(r["Id"], [t for t in r.get("RepoTags") or [] if t != "<none>:<none>"], r.get("Labels") or {})
+            for r in rows]
+
+
 def repo_tags(repo: str) -> dict[str, str]:
     """Return every tag of one image repository on this engine, with the image id it names."""
     out = {}
-    for image in engine.client().images.list(name=repo):
+    for image in listed(name=repo):
         for tag in image.tags:
             if repo_of(tag) == repo:
                 out[plain(tag)] = image.id  # as Docker names it: Podman lists docker.io/library/...

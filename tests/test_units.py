@@ -115,3 +115,35 @@ def test_history_steps_read_as_dockerfile_lines_for_both_builders() -> None:
     assert instruction_of("/bin/sh -c go build -o /app") == "RUN go build -o /app"
     assert instruction_of("RUN /bin/sh -c go mod download # buildkit") == "RUN go mod download"
     assert instruction_of("COPY *.go ./ # buildkit") == "COPY *.go ./"
+
+
+class _VanishingEngine:
+    """An engine whose image list names an image that is gone when asked for by id, as on a shared engine
+    where another learner's build removed one of its untagged step images just after the list."""
+
+    class api:  # noqa: N801 - stands for docker-py's APIClient
+        @staticmethod
+        def images(name=None, filters=None):
+            return [{"Id": "sha256:gone", "RepoTags": ["<none>:<none>"], "Labels": None},
+                    {"Id": "sha256:mine", "RepoTags": ["my-own:1", "localhost/kit-local/busybox:latest"],
+                     "Labels": {"a": "b"}}]
+
+    class images:  # noqa: N801
+        @staticmethod
+        def get(image_id):
+            from docker.errors import ImageNotFound
+            raise ImageNotFound(f"No such image: {image_id}")
+
+        @classmethod
+        def list(cls, **kwargs):  # docker-py's: the list, then each image again by id
+            return [cls.get(r["Id"]) for r in _VanishingEngine.api.images(**kwargs)]
+
+
+def test_listing_the_engines_images_asks_nothing_more_of_each(monkeypatch) -> None:
+    from helpers import engine, store
+    from helpers.source import LiveSource
+
+    monkeypatch.setattr(engine, "client", lambda: _VanishingEngine)
+    assert [(i.id, i.tags, i.labels) for i in store.listed()] == [
+        ("sha256:gone", [], {}), ("sha256:mine", ["my-own:1", "localhost/kit-local/busybox:latest"], {"a": "b"})]
+    assert LiveSource().extra_images() == ["my-own:1"]  # a base is not an extra image
