@@ -114,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _builder_option(parser: argparse.ArgumentParser) -> None:
     """Give a command that builds the choice of builder."""
-    parser.add_argument("--builder", choices=["classic", "buildkit"], default="classic",
-                        help="who builds: the engine's classic builder (default) or BuildKit through the Docker CLI")
+    parser.add_argument("--builder", choices=["classic", "buildkit"], default=None,
+                        help="who builds: BuildKit through the Docker CLI, or the engine's classic builder; "
+                             "default: BuildKit where this machine has it (see `doctor`), or KIT_BUILDER")
 
 
 def _inspect_parser(sub: Any) -> None:

@@ -87,11 +87,18 @@ class Builder(Protocol):
     def build(self, request: BuildRequest, progress: Progress) -> RawBuild:
         """Build the request and return what came out."""
 
+    def typed(self) -> list[str]:
+        """Return what a learner types before the build's arguments to build the same way in a terminal."""
+
 
 class ClassicBuilder:
     """The engine's classic builder (``POST /build``), streamed through docker-py."""
 
     name = "classic"
+
+    def typed(self) -> list[str]:
+        """Return `DOCKER_BUILDKIT=0 docker build`: newer CLIs build with BuildKit unless told not to."""
+        return ["DOCKER_BUILDKIT=0", "docker", "build"]
 
     def build(self, request: BuildRequest, progress: Progress) -> RawBuild:
         """Stream the build, turning ``Step N/M`` lines into progress and errors into kit errors.
@@ -293,11 +300,6 @@ def timed_out(request: BuildRequest, step: str) -> BuildTimedOut:
         "if that step should take long, raise the bound (build(..., timeout=SECONDS), `--timeout`, or "
         "KIT_BUILD_TIMEOUT); if it should not, the step hangs: look at what it runs.",
     )
-
-
-def default_builder() -> Builder:
-    """Return the builder the kit uses when a call names none."""
-    return ClassicBuilder()
 
 
 def build_error(request: BuildRequest, message: str, log: list[str]) -> KitError:

@@ -41,6 +41,15 @@ _STATUS = re.compile(r"^#(\d+) (CACHED|DONE [\d.]+s|ERROR: .*|CANCELED)$")
 _OUTPUT = re.compile(r"^#(\d+) \d+\.\d+ (.*)$")  # #8 0.219 go: no module dependencies to download
 
 
+_LOGGED_STEP = re.compile(r"^\[(?:[^\]]+ )?\d+/\d+\] ")  # "[build 4/6] RUN go mod download", as the log keeps it
+_LOGGED_STATUS = re.compile(r": (CACHED|DONE [\d.]+s|CANCELED|ERROR: .*)$")
+
+
+def is_step_header(line: str) -> bool:
+    """Say whether a BuildKit build's log line (as this builder logs it) starts a step, not its outcome."""
+    return bool(_LOGGED_STEP.match(line)) and not _LOGGED_STATUS.search(line)
+
+
 @dataclass(frozen=True)
 class Cli:
     """A Docker CLI that can build with BuildKit: the command to start, and the environment it needs."""
@@ -79,10 +88,43 @@ def find_cli() -> Cli | None:
     return None
 
 
+def default_choice() -> tuple[str, str]:
+    """Return the builder a build that names none gets, "buildkit" or "classic", and why, in a few words.
+
+    BuildKit where this engine and a Docker CLI have it, as a learner's `docker build` has built since
+    Docker 23; the classic builder where not. ``KIT_BUILDER=classic`` (or ``buildkit``) chooses for every build.
+    """
+    asked = os.environ.get("KIT_BUILDER", "")
+    if asked in ("classic", "buildkit"):
+        return asked, f"KIT_BUILDER={asked} asks for it"
+    if asked:
+        raise KitError(f"KIT_BUILDER={asked} names no builder.", "set KIT_BUILDER to classic or buildkit, or unset it.")
+    if engine.is_podman():
+        return "classic", "Podman has no BuildKit: its own builder, Buildah, builds through the Docker API"
+    cli = find_cli()
+    if cli is None:
+        return "classic", "no Docker CLI with buildx here, nor one with BuildKit built in (Debian: docker-buildx)"
+    return "buildkit", f"through {cli.why}, as `docker build` builds since Docker 23"
+
+
 class BuildKitBuilder:
     """Build with BuildKit through the Docker CLI, reading its plain progress as it streams."""
 
     name = "buildkit"
+
+    def typed(self) -> list[str]:
+        """Return the command this machine's CLI builds with BuildKit by, as a learner types it.
+
+        ``docker buildx build --load --provenance=false``, or ``DOCKER_BUILDKIT=1 docker build`` for a CLI
+        with BuildKit built in; the CLI's whole path where it is not the ``docker`` on PATH.
+        """
+        cli = find_cli()
+        if cli is None:
+            return ["docker", "buildx", "build", "--load", "--provenance=false"]
+        binary = cli.command[0]
+        on_path = shutil.which("docker")
+        name = "docker" if on_path and os.path.realpath(on_path) == os.path.realpath(binary) else binary
+        return [*(f"{k}={v}" for k, v in cli.env), name, *cli.command[1:]]
 
     def build(self, request: BuildRequest, progress: Progress) -> RawBuild:
         """Run the CLI's build; turn its steps into progress and its failure into the kit's error."""
@@ -135,7 +177,7 @@ class BuildKitBuilder:
         seconds = time.monotonic() - started
         if proc.returncode != 0:
             text = "\n".join(log)
-            if "Cannot connect to the Docker daemon" in text or "error during connect" in text:
+            if "Cannot connect to the Docker daemon" in text or "error during connect" in text or not engine.available():
                 error: KitError = EngineUnavailable(
                     f"The Docker engine stopped answering while building {request.tag}.",
                     "check that Docker still runs (`docker info`); then run this again.", detail=log[-1] if log else "")

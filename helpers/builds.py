@@ -16,8 +16,8 @@ from docker.errors import NotFound
 
 from . import engine, sizes, store
 from .bases import resolve
-from .builders import Builder, BuildRequest, default_builder
-from .buildkit import BuildKitBuilder
+from .builders import Builder, BuildRequest, ClassicBuilder
+from .buildkit import BuildKitBuilder, default_choice
 from .catalog import APP_DIR, VARIANTS, variant
 from .commands import build_command
 from .dockerfile import Dockerfile, arg_name
@@ -124,8 +124,8 @@ def build(
 
     ``bases`` overrides ARG -> image (a catalog base key or any image reference); ``dockerfile`` and
     ``tag`` build your own Dockerfile under the kit's labels; ``context`` is the folder sent to the
-    engine (the app, by default); ``builder`` picks who builds: "classic" (the default) or "buildkit",
-    or any ``Builder``;
+    engine (the app, by default); ``builder`` picks who builds: "buildkit" or "classic", or any
+    ``Builder``; by default BuildKit where the engine and a Docker CLI have it, else classic (KIT_BUILDER chooses);
     ``timeout`` bounds the build in seconds (default: KIT_BUILD_TIMEOUT, or 900).
     """
     p = plan(name, bases, dockerfile, tag, target)
@@ -148,14 +148,17 @@ def build(
                        "this engine removed it (a `docker image rm`, a prune, or a `clean` run as this learner).",
                        "build again (the cached steps make it quick); in a room, give each learner a name of their "
                        "own (JUPYTERHUB_USER or KIT_LEARNER), so that no one removes another's images.") from None
-    result.command = build_command(request, chosen.name)
+    result.command = build_command(request, chosen.typed())
     return result
 
 
 def builder_named(builder: Builder | str | None) -> Builder:
-    """Return the builder a call asked for: a Builder as it is, or "classic" / "buildkit" by name."""
-    if builder is None or builder == "classic":
-        return default_builder()
+    """Return the builder a call asked for: a Builder as it is, "classic" / "buildkit" by name, or for None
+    the default (``buildkit.default_choice``: BuildKit where this engine and a Docker CLI have it)."""
+    if builder is None:
+        builder = default_choice()[0]
+    if builder == "classic":
+        return ClassicBuilder()
     if builder == "buildkit":
         return BuildKitBuilder()
     if isinstance(builder, str):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from . import bases, engine
-from .buildkit import find_cli
+from .buildkit import default_choice, find_cli
 from .checks import Checklist
-from .errors import EngineUnavailable
+from .errors import EngineUnavailable, KitError
 
 READY = "Ready: build with `python -m helpers build multistage`, or open the lessons (make lessons)."
 NOT_READY = "Not ready yet: do what the FAIL lines say, then run `python -m helpers doctor` again."
@@ -31,14 +31,15 @@ def checks() -> Checklist:
     else:
         out.add("Free disk for images", True, f"not visible from here: the engine's disk is on {info.host} "
                 "(the lessons need about 5 GB there; `docker system df` shows what images use)")
-    if info.is_podman:
-        out.add("Builder", True, "classic (Podman's own builder, Buildah, through the Docker API): the default; "
-                "BuildKit not available: Podman has no BuildKit (it needs a Docker engine)")
+    try:
+        chosen, why = default_choice()
+    except KitError as exc:
+        out.add("Builder", False, exc.what, exc.hint)
     else:
-        cli = find_cli()
-        out.add("Builder", True, "classic (the engine's own, through docker-py): the default; BuildKit "
-                + (f"too, through {cli.why}: build(..., builder='buildkit') or `--builder buildkit`" if cli else
-                   "not available: no Docker CLI with buildx, nor one with BuildKit built in (Debian: docker-buildx)"))
+        other = "classic" if chosen == "buildkit" else "buildkit"
+        both = find_cli() is not None and not info.is_podman
+        out.add("Builder", True, f"{'BuildKit' if chosen == 'buildkit' else 'classic'} builds by default: {why}"
+                + (f"; builder='{other}' or `--builder {other}` builds with the other one" if both else ""))
     for st in bases.status():
         out.add(f"Base image: {st.key}", st.state.usable, st.found, "run `python -m helpers images`")
     return out

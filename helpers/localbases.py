@@ -19,7 +19,7 @@ from pathlib import Path
 from docker.errors import ImageNotFound, NotFound
 
 from . import engine, store
-from .builders import BuildRequest, default_builder
+from .builders import BuildRequest, ClassicBuilder
 from .catalog import DOCKERFILES, Base
 from .errors import ProvisionFailed
 from .labels import LOCAL_PREFIX, RECIPE, kit_labels
@@ -85,7 +85,7 @@ def _make(tag: str, say: Say) -> None:
     with tempfile.TemporaryDirectory(prefix="kit-ctx-") as ctx:  # these builds need no context
         request = BuildRequest(DOCKERFILES / "bases" / dockerfile, Path(ctx), tag, buildargs=parents,
                                labels=kit_labels("base", recipe=recipe(tag)))
-        raw = default_builder().build(request, TextProgress())
+        raw = ClassicBuilder().build(request, TextProgress())  # the bases stay the same whatever builds the lessons
     for stage in raw.stage_ids:  # the "fetch" stage: not needed once the base is made
         store.remove_if_untagged(stage)
 

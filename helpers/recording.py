@@ -18,6 +18,7 @@ from typing import Any
 from . import bases, engine, sizes, terminal
 from .bases import BaseState
 from .builders import is_step_line
+from .buildkit import is_step_header
 from .builds import build
 from .catalog import REPO, VARIANTS
 from .container import RunningApp
@@ -141,7 +142,7 @@ def _build_and_run_all(say: Say) -> dict[str, BuildResult]:
         r = build(name, progress=QuietProgress(), nocache=True)  # a cold build: the time a learner's first build takes
         with RunningApp(r) as app:
             r.greeting = app.greeting()
-        r.log = [x for x in r.log if is_step_line(x)]  # the steps, not every line
+        r.log = [x for x in r.log if is_step_line(x) or is_step_header(x)]  # the steps, not every line
         results[name] = r
     return results
 

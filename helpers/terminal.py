@@ -8,6 +8,9 @@ output it printed when the recording was made, under a line that says so.
 
 Placeholders stand for what differs between machines and learners; the ``$`` line shows them filled in:
 
+- ``{docker-build}``: `docker build` with the builder the kit's builds use here, so that the CLI makes
+  the very same image from the same cache: ``docker buildx build --load --provenance=false`` (or
+  ``DOCKER_BUILDKIT=1 docker build`` on a CLI with BuildKit built in), else ``DOCKER_BUILDKIT=0 docker build``;
 - ``{port}``: the workshop's host port, 8082, or a free one when 8082 is taken (said in one line);
 - ``{host}``: where the engine publishes ports: localhost, or a remote engine's host;
 - ``{build-args:VARIANT}`` or ``{build-args:PATH}``: the ``--build-arg`` flags that give a variant's
@@ -47,7 +50,7 @@ from .labels import SEED_CONTAINER_PREFIX, TAG_PREFIX, in_namespace, learner, le
 NOTEBOOKS = REPO / "notebooks"
 SEED_PORT = 8082  # the workshop's `docker run -p 8082:8080`
 MAGIC = "%%terminal"
-_PLACEHOLDER = re.compile(r"\{(port|host|learner-label|learner-filter|build-args:[\w./-]+|base:[\w-]+"
+_PLACEHOLDER = re.compile(r"\{(docker-build|port|host|learner-label|learner-filter|build-args:[\w./-]+|base:[\w-]+"
                           r"|image:[\w.:-]+|container:[\w.-]+)\}")
 #: The placeholders that differ between learners, with the space before an empty one.
 _LEARNER_PLACEHOLDER = re.compile(r" ?\{(learner-label|learner-filter)\}|\{(?:image|container):([\w.:-]+)\}")
@@ -142,6 +145,12 @@ class Placeholders:
             self._port = port
         return self._port
 
+    def docker_build(self) -> str:
+        """Return the `docker build` of the builder that ``helpers.build`` uses here, as a learner types it."""
+        from .builds import builder_named  # builds needs the engine's modules; the terminal's replay does not
+
+        return " ".join(builder_named(None).typed())
+
     def build_args(self, name: str) -> str:
         """Return the --build-arg flags that give a variant, or a Dockerfile at a path, the bases this engine has.
 
@@ -189,6 +198,8 @@ class Placeholders:
                 return str(self.port())
             if key == "host":
                 return self.host()
+            if key == "docker-build":
+                return self.docker_build()
             if key.startswith("learner-"):
                 return learner_option(key.removeprefix("learner-"))
             kind, _, name = key.partition(":")

@@ -15,6 +15,7 @@ from docker.errors import ImageNotFound
 
 from helpers.builds import build
 from helpers.catalog import REPO
+from helpers.cleanup import remove_repo
 from helpers.errors import BaseImageMissing, BuildFailed, DockerfileMissing, InvalidName
 from helpers.progress import QuietProgress
 
@@ -63,14 +64,19 @@ def test_go_code_that_does_not_compile_shows_the_compiler(edited_app, docker_eng
 def test_a_failed_build_keeps_the_cache_of_the_good_one(edited_app, docker_engine) -> None:
     # The failed build's step images stand on the good build's first steps (go.mod, go mod download): removing
     # what it left must stop there. Docker 26's containerd image store, asked to prune, took those shared steps
-    # too, and every later build of the variant ran them again: its builder stage got a new image.
-    build("multistage", progress=QuietProgress())
-    stage = docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id
-    with pytest.raises(BuildFailed):
-        build("multistage", context=edited_app(replace=("fmt.Fprint(w, Greeting)", "fmt.Fprint(w, Greting)")),
-              tag="cms-daq-workshop-broken:latest", progress=QuietProgress())
-    build("multistage", progress=QuietProgress())
-    assert docker_engine.images.get("cms-daq-workshop-multistage:stage-1").id == stage, "the builder stage ran again"
+    # too, and every later build of the variant ran them again: its builder stage got a new image. The classic
+    # builder's: BuildKit keeps its cache to itself and leaves no step images.
+    good = "cms-daq-workshop-classic-multistage"  # a tag of its own: the variant's stays on the default builder's image
+    try:
+        build("multistage", tag=f"{good}:latest", progress=QuietProgress(), builder="classic")
+        stage = docker_engine.images.get(f"{good}:stage-1").id
+        with pytest.raises(BuildFailed):
+            build("multistage", context=edited_app(replace=("fmt.Fprint(w, Greeting)", "fmt.Fprint(w, Greting)")),
+                  tag="cms-daq-workshop-broken:latest", progress=QuietProgress(), builder="classic")
+        build("multistage", tag=f"{good}:latest", progress=QuietProgress(), builder="classic")
+        assert docker_engine.images.get(f"{good}:stage-1").id == stage, "the builder stage ran again"
+    finally:
+        remove_repo(good)
 
 
 @pytest.mark.docker

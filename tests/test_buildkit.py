@@ -1,7 +1,7 @@
 """BuildKit through the Docker CLI, behind the same interface as the classic builder.
 
-Tests of internals. Every variant is built with BuildKit against the real engine and compared with
-its classic build; a rebuild reports its cached steps; failures and bounds end as with the classic
+Tests of internals. BuildKit is the default builder on a Docker engine; every variant is built with it
+against the real engine and compared with its classic build; a rebuild reports its cached steps; failures and bounds end as with the classic
 builder, and leave nothing behind.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from test_interrupts import snapshot
 
-from helpers.buildkit import find_cli
+from helpers.buildkit import BuildKitBuilder, default_choice, find_cli
 from helpers.builds import build
 from helpers.catalog import VARIANTS
 from helpers.cleanup import remove_repo
@@ -25,42 +25,53 @@ pytestmark = [pytest.mark.docker, pytest.mark.docker_only]
 
 
 @pytest.fixture(scope="module")
-def buildkit_built(built):
-    """Every variant built with BuildKit (under tags of its own), removed afterwards."""
-    if find_cli() is None:
-        pytest.fail("no Docker CLI with BuildKit: `make test` installs Debian's docker.io, whose CLI has it")
-    out = {name: build(name, tag=f"cms-daq-workshop-bk-{name}:latest", builder="buildkit", progress=QuietProgress())
-           for name in VARIANTS}
+def classic_built(built):
+    """Every variant built with the classic builder (under tags of its own), removed afterwards.
+
+    On a Docker engine with a BuildKit CLI, as here, the suite's ``built`` is BuildKit's: the default.
+    """
+    out = {name: build(name, tag=f"cms-daq-workshop-classic-{name}:latest", builder="classic",
+                       progress=QuietProgress()) for name in VARIANTS}
     yield out
     for name in VARIANTS:
-        remove_repo(f"cms-daq-workshop-bk-{name}")
+        remove_repo(f"cms-daq-workshop-classic-{name}")
 
 
-def test_every_variant_builds_with_buildkit_as_with_the_classic_builder(built, buildkit_built, docker_engine) -> None:
-    for name, r in buildkit_built.items():
-        classic = built[name]
+def test_buildkit_is_the_default_builder_on_docker(built) -> None:
+    if find_cli() is None:
+        pytest.fail("no Docker CLI with BuildKit: `make test` installs Debian's docker.io, whose CLI has it")
+    assert default_choice()[0] == "buildkit", default_choice()
+    for name, r in built.items():  # what the lessons show and a learner copies into a terminal
+        assert r.command.split(" --tag ")[0] == " ".join(BuildKitBuilder().typed()), (name, r.command)
+        assert " ".join(BuildKitBuilder().typed()) != "DOCKER_BUILDKIT=0 docker build"
+
+
+def test_every_variant_builds_with_buildkit_as_with_the_classic_builder(built, classic_built, docker_engine) -> None:
+    for name, r in built.items():
+        classic = classic_built[name]
         # Layer counts may differ by one: BuildKit keeps a layer for a RUN that changed nothing (go mod
         # download here), where the classic builder marks it empty. The bytes are the same.
         assert r.image_id.startswith("sha256:") and abs(r.fs_layers - classic.fs_layers) <= 1, name
         assert sum(x.filesystem for x in r.layers) == r.fs_layers, name
         assert abs(r.size_bytes - classic.size_bytes) <= 0.01 * classic.size_bytes, (name, r.size_bytes)
         assert r.user == classic.user and [b.used for b in r.bases] == [b.used for b in classic.bases], name
-        labels = docker_engine.images.get(r.tag).labels
-        assert labels[MANAGED] == "true" and labels[ROLE] == "variant", name
+        for tag in (r.tag, classic.tag):
+            labels = docker_engine.images.get(tag).labels
+            assert labels[MANAGED] == "true" and labels[ROLE] == "variant", (name, tag)
+        assert classic.command.startswith("DOCKER_BUILDKIT=0 docker build "), classic.command
 
 
 @pytest.mark.parametrize("name", ["debian", "multistage", "distroless", "scratch-hardened"])
-def test_buildkit_images_answer(buildkit_built, name: str) -> None:
-    with RunningApp(buildkit_built[name]) as app:
+def test_buildkit_images_answer(built, name: str) -> None:
+    with RunningApp(built[name]) as app:
         assert app.greeting() == "Hello CMS DAQ Group!"
 
 
-def test_a_rebuild_reports_its_cached_steps(buildkit_built) -> None:
-    again = build("multistage", tag="cms-daq-workshop-bk-multistage:latest", builder="buildkit",
-                  progress=QuietProgress())
+def test_a_rebuild_reports_its_cached_steps(built) -> None:
+    again = build("multistage", builder="buildkit", progress=QuietProgress())
     cached = [x for x in again.log if x.endswith(": CACHED")]
     assert any("go build" in x for x in cached), again.log
-    assert again.image_id == buildkit_built["multistage"].image_id
+    assert again.image_id == built["multistage"].image_id
 
 
 def test_a_compile_error_shows_the_compiler_with_buildkit(edited_app) -> None:

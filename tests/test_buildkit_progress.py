@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from helpers.buildcache import steps_of
-from helpers.buildkit import BuildKitBuilder, RawJson
+from helpers.buildkit import BuildKitBuilder, RawJson, is_step_header
 from helpers.progress import QuietProgress
 
 DATA = Path(__file__).parent / "data"
@@ -63,3 +63,11 @@ def test_an_object_cut_across_lines_waits_for_its_end() -> None:
     assert reader.lines('  "started": "2026-11-30T21:49:47.5Z", "completed": "2026-11-30T21:49:49.25Z"}]\n') == []
     assert reader.lines("}\n") == ["#1 [build 1/2] RUN x", "#1 DONE 1.8s"]
     assert reader.lines("ERROR: failed to solve\n") == ["ERROR: failed to solve\n"]
+
+
+def test_the_recording_keeps_a_buildkit_logs_step_lines_alone() -> None:
+    log, _ = _read("buildx-plain-compile-error.txt", rawjson=False)
+    headers = [x for x in log if is_step_header(x)]
+    assert headers and all(re.match(r"^\[(\w+ )?\d+/\d+\] [A-Z]+ ", x) for x in headers), headers
+    assert not [x for x in headers if x.endswith(": CACHED") or " DONE " in x or "ERROR" in x], headers
+    assert [x for x in log if x.endswith(": CACHED")] and not any(is_step_header(x) for x in log if ": CACHED" in x)
