@@ -131,6 +131,7 @@ def build(
     p = plan(name, bases, dockerfile, tag, target)
     repo = repo_of(p.tag)
     before = store.repo_tags(repo)
+    parents = {old: store.parent_of(old) for old in set(before.values())}  # read now: the build may delete `old`
     request = BuildRequest(p.dockerfile, Path(context), p.tag, {b.arg: b.used for b in p.bases},
                            p.labels, target, nocache)
     if timeout is not None:
@@ -141,7 +142,7 @@ def build(
         _keep_stages(repo, raw.stage_ids)
         for tag, old in before.items():  # what the new build's tags moved away from, if nothing else names it
             if tag == p.tag or is_stage_tag(tag):
-                store.remove_if_untagged(old)
+                store.remove_if_untagged(old, parents[old])
         result = _result(p, raw.image_id or p.tag, raw.seconds, raw.log)
     except NotFound:  # measured once: 1 of 8 learners building at once on one engine (docs/INSTRUCTORS.md)
         raise KitError(f"The image just built ({p.tag}) was gone before the kit could read it: something else on "

@@ -95,3 +95,16 @@ def test_a_step_over_the_bound_with_buildkit(tmp_path) -> None:
         build("hangs", dockerfile=df, context=tmp_path, bases={"BASE": "alpine"}, nocache=True, timeout=3,
               builder="buildkit", progress=QuietProgress())
     assert snapshot() == before
+
+
+def test_buildkit_taking_a_classic_images_tag_leaves_nothing(built) -> None:
+    """On Docker 26's containerd store a BuildKit build that takes the last tag of a classic build's image
+    deletes that image itself: its untagged parents (the classic builder's step images) must go too."""
+    tag = "cms-daq-workshop-bk-after-classic:latest"
+    before = snapshot()
+    try:
+        build("multistage", tag=tag, builder="classic", progress=QuietProgress())
+        build("multistage", tag=tag, builder="buildkit", progress=QuietProgress())
+        assert snapshot() == before, "a classic build's step images were left untagged"
+    finally:
+        remove_repo("cms-daq-workshop-bk-after-classic")
