@@ -8,7 +8,6 @@ paths relative to the kit's folder (where `make lessons` opens the terminal).
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -43,13 +42,13 @@ def build_args(request: BuildRequest, path: Callable[[str | Path], str] = _path)
     return [*args, path(request.context)]
 
 
-def build_command(request: BuildRequest, typed: Sequence[str] = ("DOCKER_BUILDKIT=0", "docker", "build")) -> str:
+def build_command(request: BuildRequest, typed: Sequence[str]) -> str:
     """Return the `docker build` that does what the kit's build of ``request`` does.
 
-    ``typed``: what comes before the arguments, the builder's own (``Builder.typed()``); by default the
-    classic builder's, `DOCKER_BUILDKIT=0 docker build` (newer CLIs build with BuildKit unless told not to).
+    ``typed``: what comes before the arguments, the builder's own (``Builder.typed()``), such as the classic
+    builder's `DOCKER_BUILDKIT=0 docker build`.
     """
-    return " ".join(a if re.fullmatch(r"DOCKER_BUILDKIT=\d", a) else shlex.quote(a) for a in [*typed, *build_args(request)])
+    return " ".join(shlex.quote(a) for a in [*typed, *build_args(request)])
 
 
 def run_command(tag: str, name: str, host_port: int | None) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers import engine
-from helpers.builders import BuildRequest
+from helpers.builders import BuildRequest, ClassicBuilder
 from helpers.builds import build
 from helpers.catalog import APP_DIR, REPO
 from helpers.commands import (
@@ -33,14 +33,14 @@ def test_a_build_command_reads_as_the_workshop_writes_it() -> None:
     request = BuildRequest(REPO / "dockerfiles" / "Dockerfile.multistage", APP_DIR, "cms-daq-workshop-multistage:latest",
                            {"BUILDER_IMAGE": "golang:1.19.3-alpine3.16"}, {"org.cms-daq-kit.managed": "true"},
                            target="build", nocache=True)
-    assert build_command(request) == (
+    assert build_command(request, ClassicBuilder().typed()) == (
         "DOCKER_BUILDKIT=0 docker build --tag cms-daq-workshop-multistage:latest -f dockerfiles/Dockerfile.multistage "
         "--build-arg BUILDER_IMAGE=golang:1.19.3-alpine3.16 --label org.cms-daq-kit.managed=true --target build "
         "--no-cache app")
     assert build_command(request, ["DOCKER_BUILDKIT=1", "/usr/bin/docker", "build"]).startswith(
         "DOCKER_BUILDKIT=1 /usr/bin/docker build --tag ")
     other = BuildRequest(Path("/tmp/my app/Dockerfile"), Path("/tmp/my app"), "x:1")
-    assert build_command(other).endswith("-f '/tmp/my app/Dockerfile' '/tmp/my app'")  # quoted for a shell
+    assert build_command(other, ClassicBuilder().typed()).endswith("-f '/tmp/my app/Dockerfile' '/tmp/my app'")  # quoted for a shell
 
 
 def test_run_and_stop_commands() -> None:
