@@ -89,6 +89,28 @@ def _layers_bytes() -> int:
     return int(df.get("LayersSize") or 0) + sum(int(c.get("Size") or 0) for c in df.get("BuildCache") or [])
 
 
+#: The first of the TCP ports the room's kernels listen on: below the machine's ephemeral ports (32768-60999
+#: on Linux), which outgoing connections take, and above the usual services'.
+ROOM_PORTS = 29000
+
+
+def kernel_ports(k: int) -> list[str]:
+    """Return nbconvert's settings for learner ``k``'s kernels: TCP, as JupyterLab's and the hub's, on five ports
+    of their own, which each lesson's kernel takes in turn once the one before it has ended.
+
+    Not ports picked at random: jupyter_client picks a free port and lets it go before the kernel binds it, and
+    eight learners' kernels starting at once raced for one ("Address already in use", 2026-12-01). Not unix
+    sockets (``ipc``) either, tried next: there a kernel's reply to a finished cell went missing three times in
+    lesson 05 (the kernel idle, the runner waiting for ever; 2026-12-02, with 1, 2 and 4 learners, ipykernel
+    7.4), which the hub test's TCP kernels (four learners in every fresh run of `make test`) never showed.
+    """
+    first = ROOM_PORTS + 10 * k
+    names = ["shell", "iopub", "stdin", "control", "hb"]
+    # cache_ports off: jupyter_client would otherwise pick random ones over these
+    return ["--KernelManager.cache_ports=False", *(f"--KernelManager.{name}_port={first + i}"
+                                                  for i, name in enumerate(names))]
+
+
 def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
     """Run lessons 01-06 for ``n`` learners at once; return the times, the disk and the memory they took."""
     names = [f"room{k + 1}" for k in range(n)]
@@ -105,19 +127,16 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
         procs: dict[str, tuple[subprocess.Popen, float]] = {}
         with _PeakMemory() as memory:
             start, started_at = time.monotonic(), int(time.time())
-            for name in names:
+            for k, name in enumerate(names):
                 home, lessons = learner_copy(root, name)
                 env = {**os.environ, "KIT_LEARNER": name, "KIT_MODE": "live", "KIT_ROOM_DIR": str(root / "room"),
                        "PYTHONPATH": str(REPO)}
                 # "Run All", lesson after lesson, each saved with its outputs in the learner's copy; it stops
                 # at a cell that fails, as a learner's would. A learner's cell has no time limit: the room's
                 # ``timeout`` bounds it (at 8 learners on this slower machine, lesson 04's build of every variant
-                # took over the 300 s once set here: 7 of 8 stopped there, 2026-12-01). The kernel talks over
-                # files in the learner's folder (ipc), not TCP ports: 8 kernels starting at once raced for ports,
-                # and one died on "Address already in use".
+                # took over the 300 s once set here: 7 of 8 stopped there, 2026-12-01).
                 cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                       f"--ExecutePreprocessor.timeout={int(timeout)}", "--KernelManager.transport=ipc",
-                       f"--KernelManager.ip={home / 'kernel'}", *lessons]  # absolute: the kernel runs in notebooks/
+                       f"--ExecutePreprocessor.timeout={int(timeout)}", *kernel_ports(k), *lessons]
                 with (root / f"{name}.log").open("w") as log:  # the child keeps its own copy of the file
                     procs[name] = (subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
                                                     text=True), time.monotonic())

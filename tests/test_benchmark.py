@@ -47,6 +47,22 @@ def test_each_learner_of_the_room_benchmark_gets_a_copy_of_lessons_01_to_06(tmp_
     assert (home / "notebooks" / "exercise" / "Dockerfile").is_file()
 
 
+def test_each_learner_of_the_room_benchmark_has_kernel_ports_of_their_own() -> None:
+    """Tests of internals: eight learners' kernels listen on ports no other learner's kernel and no outgoing
+    connection (the machine's ephemeral ports) can take, and jupyter_client does not replace them."""
+    from helpers.capacity import kernel_ports
+
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    taken: list[int] = []
+    for k in range(8):
+        settings = kernel_ports(k)
+        assert "--KernelManager.cache_ports=False" in settings
+        ports = [int(x.rpartition("=")[2]) for x in settings if "_port=" in x]
+        assert len(ports) == 5 and all(1024 < p < low for p in ports), ports
+        taken += ports
+    assert len(set(taken)) == len(taken), taken
+
+
 @pytest.mark.parametrize("room", ["two", "0,2", ""])
 def test_the_room_benchmark_refuses_what_is_not_a_list_of_learners(room) -> None:
     done = subprocess.run([sys.executable, "-m", "helpers", "benchmark", "--room", room], cwd=REPO,

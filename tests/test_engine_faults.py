@@ -77,6 +77,9 @@ def test_an_engine_killed_mid_build(spare, tmp_path, builder: str) -> None:
         except BaseException as exc:  # noqa: BLE001 - the test inspects it
             outcome["error"] = exc
 
+    client = engine.client()
+    images_before = {r["Id"] for r in client.api.images(all=True)}
+    containers_before = {c.id for c in client.containers.list(all=True)}
     t = threading.Thread(target=building)
     t.start()
     assert watcher.started.wait(60), f"the build never reached its `RUN sleep 30` step: {outcome}"
@@ -92,8 +95,12 @@ def test_an_engine_killed_mid_build(spare, tmp_path, builder: str) -> None:
     spare.start()
     assert engine.available()
     left_containers, left_images = cleanup.build_leftovers()
-    if builder == "classic":  # its step containers and images; BuildKit keeps a killed build's state to itself
+    if builder == "classic":  # its step containers and images
         assert left_containers or left_images, "the killed build left nothing? then this test tests nothing"
+    else:  # BuildKit keeps a killed build's state to itself: the engine lists nothing new, not even untagged
+        client = engine.client()
+        assert {r["Id"] for r in client.api.images(all=True)} == images_before
+        assert {c.id for c in client.containers.list(all=True)} == containers_before
     report = cleanup.clean()
     assert cleanup.build_leftovers() == ([], [])
     assert report.containers or report.images or builder == "buildkit"
