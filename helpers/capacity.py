@@ -94,21 +94,45 @@ def _layers_bytes() -> int:
 ROOM_PORTS = 29000
 
 
-def kernel_ports(k: int) -> list[str]:
-    """Return nbconvert's settings for learner ``k``'s kernels: TCP, as JupyterLab's and the hub's, on five ports
-    of their own, which each lesson's kernel takes in turn once the one before it has ended.
+def kernel_ports(k: int) -> dict[str, int]:
+    """Return the TCP ports learner ``k``'s kernels listen on, five of their own, which each lesson's kernel
+    takes in turn once the one before it has ended.
 
     Not ports picked at random: jupyter_client picks a free port and lets it go before the kernel binds it, and
-    eight learners' kernels starting at once raced for one ("Address already in use", 2026-12-01). Not unix
-    sockets (``ipc``) either, tried next: there a kernel's reply to a finished cell went missing three times in
-    lesson 05 (the kernel idle, the runner waiting for ever; 2026-12-02, with 1, 2 and 4 learners, ipykernel
-    7.4), which the hub test's TCP kernels (four learners in every fresh run of `make test`) never showed.
+    eight learners' kernels starting at once raced for one ("Address already in use", 2026-12-01).
     """
     first = ROOM_PORTS + 10 * k
-    names = ["shell", "iopub", "stdin", "control", "hb"]
-    # cache_ports off: jupyter_client would otherwise pick random ones over these
-    return ["--KernelManager.cache_ports=False", *(f"--KernelManager.{name}_port={first + i}"
-                                                  for i, name in enumerate(names))]
+    return {f"{name}_port": first + i for i, name in enumerate(["shell", "iopub", "stdin", "control", "hb"])}
+
+
+def run_lessons(lessons: list[str], k: int, timeout: float) -> None:
+    """Run each lesson top to bottom as "Run All" does, in a kernel of its own on learner ``k``'s ports, and save
+    it with its outputs; stop at the first cell that fails (CellExecutionError), as a learner's "Run All" does.
+
+    nbclient, as ``nbconvert --execute``, but without its stand-in for JupyterLab's Output widget: that stand-in
+    sends the widget's outputs back to the kernel on the shell channel while the cell's reply is awaited on the
+    same channel, and five times on 2026-12-02 a learner's runner waited for ever in lesson 05, whose chart is an
+    Output widget, with the kernel idle and the cell done (its third cell each of the three times the cell was
+    read; over unix sockets and TCP, with ipykernel 7.4 and 6.31; nbclient issue 312, "when cell contains
+    ipywidget, execute cell will sometimes blocks"). The hub test, which reads the replies itself and leaves
+    widgets alone, never showed it. The Output widget's contents are not kept in the saved lesson.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.cache_ports = False  # else jupyter_client picks random ports over these
+    for name, port in kernel_ports(k).items():
+        config.KernelManager[name] = port
+    for lesson in lessons:
+        nb = nbformat.read(lesson, as_version=4)
+        client = NotebookClient(nb, timeout=int(timeout), kernel_name="python3", config=config,
+                                resources={"metadata": {"path": str(Path(lesson).parent)}})
+        client.widget_registry = {}  # no stand-in for the Output widget (see above)
+        print(f"running {lesson}", flush=True)
+        client.execute()
+        nbformat.write(nb, lesson)
 
 
 def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
@@ -125,48 +149,53 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
         root = Path(tmp)
         disk_before = _layers_bytes()
         procs: dict[str, tuple[subprocess.Popen, float]] = {}
-        with _PeakMemory() as memory:
-            start, started_at = time.monotonic(), int(time.time())
-            for k, name in enumerate(names):
-                home, lessons = learner_copy(root, name)
-                env = {**os.environ, "KIT_LEARNER": name, "KIT_MODE": "live", "KIT_ROOM_DIR": str(root / "room"),
-                       "PYTHONPATH": str(REPO)}
-                # "Run All", lesson after lesson, each saved with its outputs in the learner's copy; it stops
-                # at a cell that fails, as a learner's would. A learner's cell has no time limit: the room's
-                # ``timeout`` bounds it (at 8 learners on this slower machine, lesson 04's build of every variant
-                # took over the 300 s once set here: 7 of 8 stopped there, 2026-12-01).
-                cmd = [sys.executable, "-m", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                       f"--ExecutePreprocessor.timeout={int(timeout)}", *kernel_ports(k), *lessons]
-                with (root / f"{name}.log").open("w") as log:  # the child keeps its own copy of the file
-                    procs[name] = (subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                    text=True), time.monotonic())
-            took: dict[str, float] = {}
-            while len(took) < len(procs):  # each learner's time is theirs: note it as each one ends
-                for name, (proc, began) in procs.items():
-                    if name not in took and proc.poll() is not None:
-                        took[name] = time.monotonic() - began
-                if time.monotonic() - start > timeout:
+        try:
+            with _PeakMemory() as memory:
+                start, started_at = time.monotonic(), int(time.time())
+                for k, name in enumerate(names):
+                    home, lessons = learner_copy(root, name)
+                    env = {**os.environ, "KIT_LEARNER": name, "KIT_MODE": "live", "KIT_ROOM_DIR": str(root / "room"),
+                           "PYTHONPATH": str(REPO)}
+                    # "Run All", lesson after lesson, each saved with its outputs in the learner's copy; it stops
+                    # at a cell that fails, as a learner's would. A learner's cell has no time limit: the room's
+                    # ``timeout`` bounds it (at 8 learners on this slower machine, lesson 04's build of every variant
+                    # took over the 300 s once set here: 7 of 8 stopped there, 2026-12-01).
+                    cmd = [sys.executable, "-m", "helpers.capacity", str(k), str(int(timeout)), *lessons]
+                    with (root / f"{name}.log").open("w") as log:  # the child keeps its own copy of the file
+                        procs[name] = (subprocess.Popen(cmd, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                                        text=True), time.monotonic())
+                took: dict[str, float] = {}
+                while len(took) < len(procs):  # each learner's time is theirs: note it as each one ends
                     for name, (proc, began) in procs.items():
-                        if name not in took:
-                            proc.kill()
-                            proc.wait()
+                        if name not in took and proc.poll() is not None:
                             took[name] = time.monotonic() - began
-                time.sleep(0.5)
-            failed = []
-            for name, (proc, _) in procs.items():
-                if proc.returncode != 0:
-                    log_text = (root / f"{name}.log").read_text()
-                    said = [x for x in log_text.splitlines() if "Error" in x]
-                    kept = Path(tempfile.gettempdir()) / f"kit-room-bench-{n}-{name}.log"  # the whole traceback, kept
-                    kept.write_text(log_text)
-                    failed.append(f"{name}: {said[-1] if said else f'exit {proc.returncode}'} (log: {kept})")
-            wall = time.monotonic() - start
-            # What removed or untagged an image, and when: to set beside a failing learner's log.
-            events = f"; the engine's image events: {_keep_image_events(n, started_at)}" if failed else ""
-        disk_added = _layers_bytes() - disk_before
-        for name in names:  # each learner cleans what was theirs
-            subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
-                           env={**os.environ, "KIT_LEARNER": name, "PYTHONPATH": str(REPO)})
+                    if time.monotonic() - start > timeout:
+                        for name, (proc, began) in procs.items():
+                            if name not in took:
+                                proc.kill()
+                                proc.wait()
+                                took[name] = time.monotonic() - began
+                    time.sleep(0.5)
+                failed = []
+                for name, (proc, _) in procs.items():
+                    if proc.returncode != 0:
+                        log_text = (root / f"{name}.log").read_text()
+                        said = [x for x in log_text.splitlines() if "Error" in x]
+                        kept = Path(tempfile.gettempdir()) / f"kit-room-bench-{n}-{name}.log"  # whole, kept
+                        kept.write_text(log_text)
+                        failed.append(f"{name}: {said[-1] if said else f'exit {proc.returncode}'} (log: {kept})")
+                wall = time.monotonic() - start
+                # What removed or untagged an image, and when: to set beside a failing learner's log.
+                events = f"; the engine's image events: {_keep_image_events(n, started_at)}" if failed else ""
+            disk_added = _layers_bytes() - disk_before
+        finally:  # on Ctrl-C too: no learner's runner, kernel, container or image stays behind
+            for proc, _ in procs.values():
+                if proc.poll() is None:
+                    proc.kill()  # its kernel sees its parent gone and ends
+                    proc.wait()
+            for name in names:  # each learner cleans what was theirs
+                subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
+                               env={**os.environ, "KIT_LEARNER": name, "PYTHONPATH": str(REPO)})
     return {
         "learners": n,
         "all finished (s)": round(wall, 1),
@@ -202,3 +231,7 @@ def room_report(sizes: list[int]) -> str:
 
 def _meminfo_total() -> int:
     return _meminfo()["MemTotal"]
+
+
+if __name__ == "__main__":  # one learner of the room: python -m helpers.capacity K TIMEOUT LESSON...
+    run_lessons(sys.argv[3:], int(sys.argv[1]), float(sys.argv[2]))
