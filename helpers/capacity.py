@@ -135,12 +135,17 @@ def run_lessons(lessons: list[str], k: int, timeout: float) -> None:
         nbformat.write(nb, lesson)
 
 
+def _clean_as(learner: str) -> None:
+    """Run ``python -m helpers clean`` as learner ``learner`` would ("": no learner, as a room starts)."""
+    subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
+                   env={**os.environ, "KIT_LEARNER": learner, "PYTHONPATH": str(REPO)})
+
+
 def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
     """Run lessons 01-06 for ``n`` learners at once; return the times, the disk and the memory they took."""
     names = [f"room{k + 1}" for k in range(n)]
     # As a room starts: the bases on the engine, no variant built yet (a learner alone's images go too).
-    subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
-                   env={**os.environ, "KIT_LEARNER": "", "PYTHONPATH": str(REPO)})
+    _clean_as("")
     try:  # and no build cache: `clean` leaves BuildKit's, and with it the first room ran warm (29 s, 2026-12-02)
         engine.client().api.prune_builds()
     except APIError:
@@ -194,8 +199,7 @@ def run_room(n: int, timeout: float = 3600.0) -> dict[str, object]:
                     proc.kill()  # its kernel sees its parent gone and ends
                     proc.wait()
             for name in names:  # each learner cleans what was theirs
-                subprocess.run([sys.executable, "-m", "helpers", "clean"], cwd=REPO, capture_output=True,
-                               env={**os.environ, "KIT_LEARNER": name, "PYTHONPATH": str(REPO)})
+                _clean_as(name)
     return {
         "learners": n,
         "all finished (s)": round(wall, 1),
