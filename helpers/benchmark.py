@@ -127,12 +127,23 @@ def _row(name: str, builder: str, cold: float | None, rebuild: float | None, mb:
             "kit_x_cli": round(cold / cli, 2) if cli else None}
 
 
+def span_utc(start: float, end: float | None = None) -> str:
+    """Return when a measurement ran, from ``start`` to ``end`` (now if None), as ``2026-12-02 15:39-15:55 UTC``.
+
+    A table's heading says when it was measured; a stamp taken once, at its end, read as its start.
+    """
+    first, last = time.gmtime(start), time.gmtime(time.time() if end is None else end)
+    day = time.strftime("%Y-%m-%d", first)
+    to = time.strftime("%H:%M" if time.strftime("%Y-%m-%d", last) == day else "%Y-%m-%d %H:%M", last)
+    return f"{day} {time.strftime('%H:%M', first)}-{to} UTC"
+
+
 def report(names: list[str] | None = None, compare_cli: bool = True, builders: list[str] | None = None,
            repeat: int = 1) -> str:
     """Run the benchmark and return it as a text table, with where and when it ran, and each builder's total."""
-    info = engine.info()
+    info, start = engine.info(), time.time()
     df = run(names, compare_cli, builders, repeat)
-    head = (f"benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {info.product} {info.version} "
+    head = (f"benchmark {span_utc(start)}, {info.product} {info.version} "
             f"on {info.arch}, {'local equivalent' if any(b.state is BaseState.LOCAL for b in bases.status()) else 'official'} bases"
             + (f"; each time the median of {repeat} runs" if repeat > 1 else ""))
     variants = df[~df["variant"].str.startswith("lesson 09")]
@@ -201,7 +212,8 @@ def inside_run(archive: str | Path, repeat: int = 3) -> pd.DataFrame:
 def inside_report(archive: str | Path, repeat: int = 3) -> str:
     """Return the reader-vs-dive benchmark of one archive as a text table, with what it ran on."""
     size = Path(archive).stat().st_size if Path(archive).is_file() else 0
+    start = time.time()
     df = inside_run(archive, repeat)
-    head = (f"inside benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: {archive} ({size / 1e6:.0f} MB), "
+    head = (f"inside benchmark {span_utc(start)}: {archive} ({size / 1e6:.0f} MB), "
             f"fastest of {max(1, repeat)} runs each, {os.cpu_count()} CPUs")
     return head + "\n" + df.to_string(index=False)

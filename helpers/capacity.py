@@ -24,6 +24,7 @@ import pandas as pd
 from docker.errors import APIError
 
 from . import engine
+from .benchmark import span_utc
 from .catalog import REPO
 
 LESSONS = [f"{n:02d}" for n in range(1, 7)]
@@ -225,9 +226,9 @@ def _keep_image_events(n: int, since: int) -> Path:
 
 def room_report(sizes: list[int]) -> str:
     """Run the room for each N in ``sizes`` and return the table, with where and when it ran."""
-    info = engine.info()
+    info, start = engine.info(), time.time()
     rows = [run_room(n) for n in sizes]
-    head = (f"room capacity {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {info.product} {info.version}, "
+    head = (f"room capacity {span_utc(start)}, {info.product} {info.version}, "
             f"{os.cpu_count()} cores, {round(_meminfo_total() / 1e9, 1)} GB memory: lessons 01-06, live, each learner "
             "in their own kernels and namespace")
     return head + "\n" + pd.DataFrame(rows).to_string(index=False)

@@ -36,6 +36,12 @@ def test_repeated_runs_show_their_median_and_a_missing_cli_none() -> None:
     assert benchmark._median([None, None]) is None
 
 
+def test_a_tables_heading_says_when_its_measurement_began_and_ended() -> None:
+    start = 1796225950.0  # 2026-12-02 15:39:10 UTC
+    assert benchmark.span_utc(start, start + 16 * 60) == "2026-12-02 15:39-15:55 UTC"
+    assert benchmark.span_utc(start + 8 * 3600 + 1200, start + 8 * 3600 + 2400) == "2026-12-02 23:59-2026-12-03 00:19 UTC"
+
+
 def test_each_learner_of_the_room_benchmark_gets_a_copy_of_lessons_01_to_06(tmp_path) -> None:
     """Tests of internals (helpers/capacity.py): the lessons are copied, the kit's app and Dockerfiles are shared."""
     from helpers.capacity import learner_copy
