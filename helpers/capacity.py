@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 from docker.errors import APIError
+from traitlets.config import Config
 
 from . import engine
 from .benchmark import span_utc
@@ -106,6 +107,15 @@ def kernel_ports(k: int) -> dict[str, int]:
     return {f"{name}_port": first + i for i, name in enumerate(["shell", "iopub", "stdin", "control", "hb"])}
 
 
+def kernel_config(k: int) -> Config:
+    """Return the kernel manager's settings for learner ``k``: their own ports (``kernel_ports``), kept."""
+    config = Config()
+    config.KernelManager.cache_ports = False  # else jupyter_client picks random ports over these
+    for name, port in kernel_ports(k).items():
+        config.KernelManager[name] = port
+    return config
+
+
 def run_lessons(lessons: list[str], k: int, timeout: float) -> None:
     """Run each lesson top to bottom as "Run All" does, in a kernel of its own on learner ``k``'s ports, and save
     it with its outputs; stop at the first cell that fails (CellExecutionError), as a learner's "Run All" does.
@@ -120,12 +130,8 @@ def run_lessons(lessons: list[str], k: int, timeout: float) -> None:
     """
     import nbformat
     from nbclient import NotebookClient
-    from traitlets.config import Config
 
-    config = Config()
-    config.KernelManager.cache_ports = False  # else jupyter_client picks random ports over these
-    for name, port in kernel_ports(k).items():
-        config.KernelManager[name] = port
+    config = kernel_config(k)
     for lesson in lessons:
         nb = nbformat.read(lesson, as_version=4)
         client = NotebookClient(nb, timeout=int(timeout), kernel_name="python3", config=config,

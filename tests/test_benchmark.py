@@ -55,13 +55,15 @@ def test_each_learner_of_the_room_benchmark_gets_a_copy_of_lessons_01_to_06(tmp_
 
 def test_each_learner_of_the_room_benchmark_has_kernel_ports_of_their_own() -> None:
     """Tests of internals: eight learners' kernels listen on ports no other learner's kernel and no outgoing
-    connection (the machine's ephemeral ports) can take."""
-    from helpers.capacity import kernel_ports
+    connection (the machine's ephemeral ports) can take, and jupyter_client does not replace them."""
+    from helpers.capacity import kernel_config, kernel_ports
 
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     taken: list[int] = []
     for k in range(8):
-        ports = list(kernel_ports(k).values())
+        settings = kernel_config(k).KernelManager
+        assert settings.cache_ports is False
+        ports = [settings[name] for name in kernel_ports(k)]
         assert len(ports) == 5 and all(1024 < p < low for p in ports), ports
         taken += ports
     assert len(set(taken)) == len(taken), taken
